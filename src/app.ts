@@ -1,0 +1,40 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { randomUUID } from 'node:crypto';
+import { openapiPlugin } from './plugins/openapi.ts';
+import { problemsPlugin } from './plugins/problems.ts';
+import { credentialRoutes } from './routes/credentials/index.ts';
+import { docsRoutes } from './routes/docs/index.ts';
+import { healthRoutes } from './routes/health/index.ts';
+import { createCredentialService } from './services/issue-credentials.ts';
+import type { KubeGateway, PolicySource } from './services/ports.ts';
+
+export interface AppDeps {
+  policy: PolicySource;
+  kube: KubeGateway;
+  logger?: FastifyBaseLogger;
+  trustProxy?: boolean;
+}
+
+/** Builds the HTTP app from explicit dependencies; `server.ts` passes the real ones. */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
+    trustProxy: deps.trustProxy ?? false,
+    bodyLimit: 64 * 1024,
+    requestIdHeader: false,
+    genReqId: () => randomUUID(),
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  await app.register(problemsPlugin);
+  await app.register(openapiPlugin);
+  await app.register(healthRoutes);
+  await app.register(credentialRoutes, { credentials: createCredentialService(deps) });
+  await app.register(docsRoutes);
+  return app;
+}

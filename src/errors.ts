@@ -1,0 +1,87 @@
+import { z } from 'zod';
+
+// One catalogue of every error kubevend answers with. The code is the stable contract for callers;
+// titles are for people and may be reworded.
+const catalogue = {
+  token_missing: [401, 'A CI identity token is required'],
+  token_malformed: [401, 'The identity token is not a well-formed JWT'],
+  token_too_large: [401, 'The identity token is too large'],
+  issuer_unknown: [401, 'The identity token comes from an issuer kubevend does not trust'],
+  algorithm_not_allowed: [401, 'The identity token is signed with an algorithm the issuer does not allow'],
+  signature_invalid: [401, 'The identity token signature does not verify'],
+  token_expired: [401, 'The identity token has expired'],
+  token_not_yet_valid: [401, 'The identity token is not valid yet'],
+  audience_mismatch: [401, 'The identity token is not meant for kubevend'],
+  claim_invalid: [401, 'A required claim of the identity token is missing or invalid'],
+  pipeline_not_matched: [403, 'No pipeline in the policy matches this identity'],
+  grant_not_allowed: [403, 'The pipeline is not granted what was asked for'],
+  cluster_unknown: [404, 'No cluster of that name is configured'],
+  invalid_request: [400, 'The request is not valid'],
+  malformed_body: [400, 'The request body could not be parsed'],
+  body_too_large: [413, 'The request body is too large'],
+  unsupported_media_type: [415, 'The request body must be application/json'],
+  route_not_found: [404, 'No such route'],
+  method_not_allowed: [405, 'Method not allowed'],
+  kube_object_not_found: [404, 'A Kubernetes object the grant needs does not exist'],
+  kube_forbidden: [502, 'The Kubernetes API server refused kubevend a permission it needs'],
+  kube_rejected: [502, 'The Kubernetes API server rejected the request'],
+  kube_error: [502, 'The Kubernetes API server failed'],
+  kube_timeout: [504, 'The Kubernetes API server did not answer in time'],
+  cluster_unreachable: [503, 'The Kubernetes API server cannot be reached'],
+  internal_error: [500, 'Internal error'],
+} as const satisfies Record<string, readonly [number, string]>;
+
+export type ProblemCode = keyof typeof catalogue;
+
+export const problemCodes = Object.keys(catalogue) as [ProblemCode, ...ProblemCode[]];
+
+export const problemTypeUri = (code: ProblemCode): string => `urn:kubevend:problem:${code}`;
+
+/** A failure a caller can act on: rendered as RFC 9457 problem+json with a stable `code`. */
+export class Problem extends Error {
+  readonly code: ProblemCode;
+  readonly status: number;
+  readonly title: string;
+  readonly errors?: ProblemFieldError[];
+
+  constructor(code: ProblemCode, detail: string, options?: { errors?: ProblemFieldError[]; cause?: unknown }) {
+    super(detail, { cause: options?.cause });
+    this.name = 'Problem';
+    this.code = code;
+    const [status, title] = catalogue[code];
+    this.status = status;
+    this.title = title;
+    if (options?.errors) this.errors = options.errors;
+  }
+}
+
+export const problemFieldErrorSchema = z.object({
+  path: z.string().describe('Where in the request the error is, as a JSON pointer'),
+  message: z.string(),
+});
+export type ProblemFieldError = z.infer<typeof problemFieldErrorSchema>;
+
+export const problemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    instance: z.string(),
+    code: z.enum(problemCodes),
+    errors: z.array(problemFieldErrorSchema).optional(),
+  })
+  .meta({ id: 'Problem', description: 'An RFC 9457 problem; `code` is stable' });
+export type ProblemBody = z.infer<typeof problemSchema>;
+
+export function problemBody(problem: Problem, instance: string): ProblemBody {
+  return {
+    type: problemTypeUri(problem.code),
+    title: problem.title,
+    status: problem.status,
+    detail: problem.message,
+    instance,
+    code: problem.code,
+    ...(problem.errors ? { errors: problem.errors } : {}),
+  };
+}
