@@ -109,10 +109,14 @@ describe('POST /v1/credentials', () => {
     expect(parse(res.body).kind).toBe('Config');
   });
 
-  it('when curl posts no body at all, then the pipeline\'s default grant is issued', async () => {
-    const res = await post(await ci.mint(githubClaims('acme/web')), undefined);
-    expect(res.statusCode).toBe(201);
-    expect(res.json().namespace).toBe(granted);
+  it('when curl posts no body at all over HTTP, then the pipeline\'s default grant is issued', async () => {
+    const address = await kv.app.listen({ host: '127.0.0.1', port: 0 });
+    const res = await fetch(`${address}/v1/credentials`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await ci.mint(githubClaims('acme/web'))}` },
+    });
+    expect(res.status).toBe(201);
+    expect(((await res.json()) as { namespace: string }).namespace).toBe(granted);
   });
 
   it('when a TTL beyond the grant\'s maximum is asked, then it is clamped to the maximum', async () => {

@@ -29,7 +29,7 @@ trap 'rm -rf "$work"' EXIT
 cd "$work"
 
 echo ">> building ${missing[*]} $K8S_VERSION from the Go module proxy" >&2
-echo ">> a cold build takes 10-20 minutes on 2 cores and a few GB of Go cache; later runs reuse $bin_dir" >&2
+echo ">> a cold build takes about 7 minutes on 2 cores (longer with a slow module proxy) and a few GB of Go cache; later runs reuse $bin_dir" >&2
 
 gomod=$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
 [ -f "$gomod" ] || { echo "build.sh: could not download k8s.io/kubernetes@$K8S_VERSION" >&2; exit 1; }

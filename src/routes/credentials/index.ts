@@ -1,12 +1,16 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { problemSchema } from '../../errors.ts';
 import type { CredentialService } from '../../services/issue-credentials.ts';
 import { bearerToken } from '../bearer.ts';
+import { problemResponses } from '../problem-responses.ts';
 import { credentialEnvelopeSchema, credentialRequestSchema } from './schema.ts';
 
 export const credentialRoutes: FastifyPluginAsyncZod<{ credentials: CredentialService }> = async (app, { credentials }) => {
   app.post('/v1/credentials', {
+    // `curl -X POST` with no body is a normal CI call: it asks for the pipeline's default grant.
+    preValidation: async (request) => {
+      request.body ??= {} as typeof request.body;
+    },
     schema: {
       summary: 'Vend a short-lived Kubernetes credential to a CI job',
       description: 'Authenticates the CI identity token, matches it against the policy and answers with a kubeconfig.',
@@ -21,8 +25,7 @@ export const credentialRoutes: FastifyPluginAsyncZod<{ credentials: CredentialSe
             'application/yaml': { schema: z.string().describe('The bare kubeconfig') },
           },
         },
-        '4XX': problemSchema,
-        '5XX': problemSchema,
+        ...problemResponses,
       },
     },
   }, async (request, reply) => {

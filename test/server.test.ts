@@ -1,0 +1,106 @@
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { stringify } from 'yaml';
+import { createTestIssuer, type TestIssuer } from './helpers/ci-issuer.ts';
+import { scratchDir } from './helpers/kubevend.ts';
+
+const serverEntry = join(import.meta.dirname, '..', 'src', 'server.ts');
+
+interface Started {
+  code: Promise<number | null>;
+  stderr: () => string;
+  stdout: () => string;
+  kill: () => void;
+}
+
+function startServer(env: Record<string, string>): Started {
+  const child = spawn(process.execPath, [serverEntry], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  return {
+    code: new Promise((resolve) => child.on('exit', (code) => resolve(code))),
+    stdout: () => stdout,
+    stderr: () => stderr,
+    kill: () => child.kill('SIGTERM'),
+  };
+}
+
+describe('kubevend start-up', () => {
+  let scratch: Awaited<ReturnType<typeof scratchDir>>;
+  let ci: TestIssuer;
+  let goodPolicy: Record<string, unknown>;
+
+  beforeAll(async () => {
+    scratch = await scratchDir();
+    ci = await createTestIssuer(scratch.dir);
+    goodPolicy = {
+      issuers: [{ name: 'ci', issuer: ci.issuer, audiences: ['kubevend'], publicKeyFile: ci.publicKeyFile }],
+      clusters: [{ name: 'local', kubeconfig: inject('kubeconfig') }],
+      pipelines: [{ name: 'web', issuer: 'ci', match: { repository: 'acme/web' }, grants: [{ cluster: 'local', namespace: 'web', serviceAccount: 'deployer' }] }],
+    };
+  });
+  afterAll(() => scratch.cleanup());
+
+  async function policyFile(policy: unknown, name = 'policy.yaml'): Promise<string> {
+    const file = join(scratch.dir, name);
+    await writeFile(file, typeof policy === 'string' ? policy : stringify(policy));
+    return file;
+  }
+
+  it('when the policy has a bad field, then start-up stops with the file and the field named', async () => {
+    const bad = structuredClone(goodPolicy) as { pipelines: { grants: { ttl?: unknown }[] }[] };
+    bad.pipelines[0]!.grants[0]!.ttl = { default: '2h', max: '1h' };
+    const file = await policyFile(bad, 'bad-ttl.yaml');
+    const server = startServer({ KUBEVEND_POLICY_FILE: file, KUBEVEND_PORT: '0' });
+    expect(await server.code).toBe(1);
+    expect(server.stderr()).toContain(file);
+    expect(server.stderr()).toContain('pipelines.0.grants.0.ttl.default');
+    expect(server.stderr()).not.toMatch(/\n\s+at /);
+  });
+
+  it('when a pipeline names an issuer that does not exist, then start-up says which', async () => {
+    const bad = structuredClone(goodPolicy) as { pipelines: { issuer: string }[] };
+    bad.pipelines[0]!.issuer = 'gitlab';
+    const server = startServer({ KUBEVEND_POLICY_FILE: await policyFile(bad, 'bad-issuer.yaml'), KUBEVEND_PORT: '0' });
+    expect(await server.code).toBe(1);
+    expect(server.stderr()).toMatch(/pipelines\.0\.issuer: no issuer named "gitlab"/);
+  });
+
+  it('when an issuer\'s key file is missing, then start-up names the field and the file', async () => {
+    const bad = structuredClone(goodPolicy) as { issuers: { publicKeyFile: string }[] };
+    bad.issuers[0]!.publicKeyFile = 'missing.pem';
+    const server = startServer({ KUBEVEND_POLICY_FILE: await policyFile(bad, 'bad-key.yaml'), KUBEVEND_PORT: '0' });
+    expect(await server.code).toBe(1);
+    expect(server.stderr()).toMatch(/issuers\.0\.publicKeyFile: cannot read .*missing\.pem \(ENOENT\)/);
+  });
+
+  it('when the policy is not YAML, then start-up says so', async () => {
+    const server = startServer({ KUBEVEND_POLICY_FILE: await policyFile('issuers: [unclosed', 'broken.yaml'), KUBEVEND_PORT: '0' });
+    expect(await server.code).toBe(1);
+    expect(server.stderr()).toMatch(/broken\.yaml: not valid YAML/);
+  });
+
+  it('when the environment is invalid, then start-up names the variable', async () => {
+    const server = startServer({ KUBEVEND_POLICY_FILE: await policyFile(goodPolicy), KUBEVEND_PORT: 'eighty' });
+    expect(await server.code).toBe(1);
+    expect(server.stderr()).toMatch(/KUBEVEND_PORT/);
+  });
+
+  it('when the configuration is good, then it serves /readyz and exits cleanly on SIGTERM', async () => {
+    const server = startServer({ KUBEVEND_POLICY_FILE: await policyFile(goodPolicy), KUBEVEND_PORT: '0' });
+    let address: string | undefined;
+    for (let i = 0; i < 100 && !address; i++) {
+      address = server.stdout().match(/"msg":"Server listening at (http:\/\/127\.0\.0\.1:\d+)"/)?.[1];
+      if (!address) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(address, server.stderr()).toBeDefined();
+    const res = await fetch(`${address}/readyz`);
+    expect(res.status).toBe(200);
+    server.kill();
+    expect(await server.code).toBe(0);
+  });
+});
