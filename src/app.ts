@@ -1,17 +1,24 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { randomUUID } from 'node:crypto';
+import { createMetrics, type Metrics } from './metrics.ts';
 import { openapiPlugin } from './plugins/openapi.ts';
 import { problemsPlugin } from './plugins/problems.ts';
 import { credentialRoutes } from './routes/credentials/index.ts';
 import { docsRoutes } from './routes/docs/index.ts';
+import { explainRoutes } from './routes/explain/index.ts';
 import { healthRoutes } from './routes/health/index.ts';
+import { metricsRoutes } from './routes/metrics/index.ts';
+import { createAuthenticator } from './services/authenticate.ts';
+import { createExplainService } from './services/explain.ts';
 import { createCredentialService } from './services/issue-credentials.ts';
-import type { KubeGateway, PolicySource } from './services/ports.ts';
+import type { KubeGateway, PolicySource, ReplayGuard } from './services/ports.ts';
 
 export interface AppDeps {
   policy: PolicySource;
   kube: KubeGateway;
+  replay: ReplayGuard;
+  metrics?: Metrics;
   logger?: FastifyBaseLogger;
   trustProxy?: boolean;
 }
@@ -33,10 +40,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     reply.header('x-request-id', request.id);
   });
 
+  const authenticator = createAuthenticator(deps);
   await app.register(problemsPlugin);
   await app.register(openapiPlugin);
-  await app.register(healthRoutes);
-  await app.register(credentialRoutes, { credentials: createCredentialService(deps) });
+  await app.register(healthRoutes, { policy: deps.policy });
+  await app.register(metricsRoutes, { metrics: deps.metrics ?? createMetrics() });
+  await app.register(credentialRoutes, { credentials: createCredentialService({ ...deps, authenticator }) });
+  await app.register(explainRoutes, { explain: createExplainService({ ...deps, authenticator }) });
   await app.register(docsRoutes);
   return app;
 }

@@ -4,21 +4,37 @@ import { buildApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { createKubeGateway } from './kube/gateway.ts';
 import { loggerOptions } from './logger.ts';
-import { loadPolicyFile, PolicyError, staticPolicySource } from './policy/load.ts';
+import { createMetrics } from './metrics.ts';
+import { PolicyError } from './policy/load.ts';
+import { watchPolicyFile } from './policy/watch.ts';
+import { memoryReplayGuard } from './store/memory-replay-guard.ts';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = pino(loggerOptions(config.logLevel));
-  const policy = await loadPolicyFile(config.policyFile);
+  const metrics = createMetrics();
+  const policy = await watchPolicyFile(config.policyFile, {
+    logger,
+    onReload: (ok) => {
+      metrics.policyReloads.inc({ result: ok ? 'ok' : 'refused' });
+      metrics.policyReloadOk.set(ok ? 1 : 0);
+    },
+  });
+  metrics.policyReloadOk.set(1);
+  // Clusters are wired at start: a policy reload changes issuers, pipelines and operators.
   const app = await buildApp({
-    policy: staticPolicySource(policy),
-    kube: createKubeGateway(policy.clusters),
+    policy,
+    kube: createKubeGateway(policy.current().clusters),
+    replay: memoryReplayGuard(),
+    metrics,
     logger,
     trustProxy: config.trustProxy,
   });
+  process.on('SIGHUP', () => void policy.reload());
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'closing after an error');
     else app.log.info({ signal }, 'closing');
+    policy.close();
     await app.close();
   });
   await app.listen({ host: config.host, port: config.port });

@@ -46,10 +46,11 @@ export function createKubeGateway(clusters: ClusterPolicy[]): KubeGateway {
 
 function clusterClient(cluster: ClusterPolicy): ClusterClient {
   const kc = new KubeConfig();
-  kc.loadFromFile(cluster.kubeconfig);
+  if (cluster.inCluster) kc.loadFromCluster();
+  else kc.loadFromFile(cluster.kubeconfig!);
   if (cluster.context) kc.setCurrentContext(cluster.context);
   const current = kc.getCurrentCluster();
-  if (!current) throw new Error(`cluster "${cluster.name}": ${cluster.kubeconfig} has no cluster for its context`);
+  if (!current) throw new Error(`cluster "${cluster.name}": its kubeconfig has no cluster for its context`);
   const caData = current.caData ?? (current.caFile ? readFileSync(current.caFile).toString('base64') : undefined);
   return {
     endpoint: { server: cluster.server ?? current.server, ...(caData ? { certificateAuthorityData: caData } : {}) },

@@ -1,21 +1,27 @@
-import { createPublicKey, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parse } from 'yaml';
+import { issuerKey, RemoteKeyCache, type VerificationKey } from './issuer-keys.ts';
+import type { PolicySource } from '../services/ports.ts';
 import { policySchema, type IssuerPolicy, type Policy } from './schema.ts';
 
 export class PolicyError extends Error {}
 
 /** A validated policy with its file references resolved: paths made absolute, keys read. */
 export type LoadedPolicy = Omit<Policy, 'issuers'> & { issuers: LoadedIssuer[] };
-export type LoadedIssuer = IssuerPolicy & { publicKey: KeyObject };
+export type LoadedIssuer = IssuerPolicy & { key: VerificationKey };
+
+const issuerFiles = ['publicKeyFile', 'jwksFile', 'hmacSecretFile', 'caFile'] as const;
 
 /**
  * Reads, parses and validates a policy file. Every error names the file and the field's path.
  * Relative paths inside the file are resolved against the file's own directory.
  */
-export async function loadPolicyFile(file: string): Promise<LoadedPolicy> {
-  const text = await readOrFail(file, file, '(file)');
+export async function loadPolicyFile(file: string, keys = new RemoteKeyCache()): Promise<LoadedPolicy> {
+  return parsePolicy(file, await readOrFail(file, file), keys);
+}
+
+export async function parsePolicy(file: string, text: string, keys = new RemoteKeyCache()): Promise<LoadedPolicy> {
   let raw: unknown;
   try {
     raw = parse(text);
@@ -30,37 +36,40 @@ export async function loadPolicyFile(file: string): Promise<LoadedPolicy> {
   const base = dirname(resolve(file));
   const policy = parsed.data;
   const issuers = await Promise.all(
-    policy.issuers.map(async (issuer, i) => {
-      const field = `issuers.${i}.publicKeyFile`;
-      const keyFile = resolve(base, issuer.publicKeyFile);
-      const pem = await readOrFail(file, keyFile, field);
-      let publicKey: KeyObject;
+    policy.issuers.map(async (raw, i) => {
+      const issuer = { ...raw };
+      for (const field of issuerFiles) if (issuer[field]) issuer[field] = resolve(base, issuer[field]);
+      let reading = '';
+      const read = (path: string) => {
+        reading = `issuers.${i}.${issuerFiles.find((f) => issuer[f] === path) ?? 'key'}`;
+        return readOrFail(file, path, reading);
+      };
       try {
-        publicKey = createPublicKey(pem);
-      } catch {
-        throw new PolicyError(`${file}: ${field}: ${keyFile} holds no PEM public key`);
+        return { ...issuer, key: await issuerKey(issuer, keys, read) };
+      } catch (err) {
+        if (err instanceof PolicyError) throw err;
+        throw new PolicyError(`${file}: ${reading || `issuers.${i}`}: ${(err as Error).message}`);
       }
-      return { ...issuer, publicKeyFile: keyFile, publicKey };
     }),
   );
   return {
     ...policy,
     issuers,
-    clusters: policy.clusters.map((c) => ({ ...c, kubeconfig: resolve(base, c.kubeconfig) })),
+    clusters: policy.clusters.map((c) => (c.kubeconfig ? { ...c, kubeconfig: resolve(base, c.kubeconfig) } : c)),
   };
 }
 
-async function readOrFail(policyFile: string, file: string, field: string): Promise<string> {
+async function readOrFail(policyFile: string, file: string, field?: string): Promise<string> {
   try {
     return await readFile(file, 'utf8');
   } catch (err) {
     const reason = (err as NodeJS.ErrnoException).code ?? 'error';
-    const where = field === '(file)' ? '' : ` ${field}:`;
-    throw new PolicyError(`${policyFile}:${where} cannot read ${file} (${reason})`);
+    throw new PolicyError(`${policyFile}:${field ? ` ${field}:` : ''} cannot read ${file} (${reason})`);
   }
 }
 
 /** A policy source that never changes. */
-export function staticPolicySource(policy: LoadedPolicy): { current(): LoadedPolicy } {
-  return { current: () => policy };
+export function staticPolicySource(policy: LoadedPolicy, file = '(static)'): PolicySource {
+  const status = { file, version: 'static', loadedAt: new Date() };
+  return { current: () => policy, status: () => status };
 }

@@ -1,15 +1,15 @@
 import { z } from 'zod';
 import { durationSchema } from './duration.ts';
+import { issuerSchema } from './issuer-schema.ts';
+import { claimMatchersSchema } from './match.ts';
+import { nameOrTemplateSchema } from './template.ts';
 
-// The policy file's schema: the single source of its validation and of its reference documentation.
+// The policy file's schema: the single source of its validation and of docs/policy-reference.md.
 
 /** The shortest token the TokenRequest API issues. */
 export const MIN_TOKEN_TTL_SECONDS = 600;
 
-const name = z
-  .string()
-  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a lowercase RFC 1123 label')
-  .max(63);
+const label = z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a lowercase RFC 1123 label').max(63);
 
 /** A Kubernetes object name (RFC 1123 subdomain). */
 export const kubeNameSchema = z
@@ -17,50 +17,49 @@ export const kubeNameSchema = z
   .max(253)
   .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'must be a lowercase RFC 1123 name');
 
-const asymmetricAlgorithms = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
-
-const issuerSchema = z.strictObject({
-  name: name.describe('How pipelines refer to this issuer'),
-  issuer: z.string().min(1).describe('The exact `iss` claim of its tokens'),
-  audiences: z.array(z.string().min(1)).min(1).describe('Tokens must carry at least one of these in `aud`'),
-  publicKeyFile: z.string().min(1).describe('PEM file (SPKI) with the public key that signs its tokens'),
-  algorithms: z.array(z.enum(asymmetricAlgorithms)).min(1).default(['RS256', 'ES256']).describe('Accepted JWS algorithms'),
-  leewaySeconds: z.number().int().min(0).max(60).default(30).describe('Clock skew allowed for exp, nbf and iat'),
-});
+const oneOrMany = <T extends z.ZodType>(item: T) =>
+  z.union([item, z.array(item).min(1)]).transform((v) => (Array.isArray(v) ? v : [v]) as z.output<T>[]);
 
 const clusterSchema = z.strictObject({
-  name: name.describe('How grants and requests refer to this cluster'),
-  kubeconfig: z.string().min(1).describe('Kubeconfig file with the credentials kubevend itself uses'),
+  name: label.describe('How grants and requests refer to this cluster'),
+  inCluster: z.literal(true).optional().describe('Use the ServiceAccount kubevend runs as, in the cluster it runs in'),
+  kubeconfig: z.string().min(1).optional().describe('Kubeconfig file with the credentials kubevend itself uses'),
   context: z.string().min(1).optional().describe('Context in that file; its current context when absent'),
   server: z.url().optional().describe('API server URL written into vended kubeconfigs, when it differs from the one kubevend uses'),
-});
-
-const claimValue = z.union([z.string(), z.number(), z.boolean()]).transform(String);
+}).refine((c) => (c.inCluster === true) !== (c.kubeconfig !== undefined), { message: 'set exactly one of inCluster, kubeconfig' });
 
 const ttlSchema = z
   .strictObject({
-    default: durationSchema.default(900),
-    max: durationSchema.default(3600),
+    default: durationSchema.default(900).describe('Lifetime when the request names none'),
+    max: durationSchema.default(3600).describe('Longest lifetime a request may get'),
   })
   .refine((t) => t.default <= t.max, { message: 'default must not exceed max', path: ['default'] })
   .refine((t) => t.max >= MIN_TOKEN_TTL_SECONDS, { message: `max must be at least ${MIN_TOKEN_TTL_SECONDS}s`, path: ['max'] });
 
 const grantSchema = z.strictObject({
-  cluster: name,
-  namespace: name,
-  serviceAccount: kubeNameSchema.describe('Existing ServiceAccount whose token is issued'),
+  cluster: oneOrMany(label).describe('Cluster, or clusters, the grant covers; the first is the default'),
+  namespace: oneOrMany(nameOrTemplateSchema('label')).describe('Namespace, or namespaces; may be templated from claims, e.g. ci-{{repository_name}}'),
+  serviceAccount: nameOrTemplateSchema('subdomain').describe('Existing ServiceAccount whose token is issued; may be templated'),
   ttl: ttlSchema.default({ default: 900, max: 3600 }),
-  audiences: z.array(z.string().min(1)).optional().describe('Audiences of the issued token; the API server default when absent'),
+  audiences: z.array(z.string().min(1)).optional().describe('Audiences of the issued token; the API server\'s default when absent'),
 });
 
 const pipelineSchema = z.strictObject({
-  name: name,
-  issuer: name.describe('Name of an entry under `issuers`'),
-  match: z
-    .record(z.string().min(1), claimValue)
+  name: label,
+  issuer: label.describe('Name of an entry under `issuers`'),
+  match: claimMatchersSchema
     .refine((m) => Object.keys(m).length > 0, 'must name at least one claim')
-    .describe('Claims the identity token must carry, compared exactly'),
-  grants: z.array(grantSchema).min(1).describe('What the pipeline may get; the first grant is its default'),
+    .describe('Claims that identify the pipeline; all must hold'),
+  conditions: claimMatchersSchema.default({})
+    .describe('Further claims that must hold, such as a protected ref or an environment; reported apart in explain'),
+  grants: z.array(grantSchema).min(1).describe('What the pipeline may get; the first that fits a request is used'),
+});
+
+const operatorSchema = z.strictObject({
+  name: label,
+  issuer: label.describe('Name of an entry under `issuers`'),
+  match: claimMatchersSchema.refine((m) => Object.keys(m).length > 0, 'must name at least one claim'),
+  role: z.enum(['auditor', 'admin']).describe('auditor: read the ledger and explain; admin: also revoke'),
 });
 
 export const policySchema = z
@@ -68,23 +67,20 @@ export const policySchema = z
     issuers: z.array(issuerSchema).min(1),
     clusters: z.array(clusterSchema).min(1),
     pipelines: z.array(pipelineSchema).default([]),
+    operators: z.array(operatorSchema).default([]),
   })
   .superRefine((policy, ctx) => {
-    unique(policy.issuers, 'issuers', ctx);
-    unique(policy.clusters, 'clusters', ctx);
-    unique(policy.pipelines, 'pipelines', ctx);
+    for (const field of ['issuers', 'clusters', 'pipelines', 'operators'] as const) unique(policy[field], field, ctx);
     const issuers = new Set(policy.issuers.map((i) => i.name));
     const clusters = new Set(policy.clusters.map((c) => c.name));
-    policy.pipelines.forEach((p, i) => {
-      if (!issuers.has(p.issuer)) {
-        ctx.addIssue({ code: 'custom', path: ['pipelines', i, 'issuer'], message: `no issuer named "${p.issuer}"` });
-      }
-      p.grants.forEach((g, j) => {
-        if (!clusters.has(g.cluster)) {
-          ctx.addIssue({ code: 'custom', path: ['pipelines', i, 'grants', j, 'cluster'], message: `no cluster named "${g.cluster}"` });
-        }
+    for (const field of ['pipelines', 'operators'] as const) {
+      policy[field].forEach((entry, i) => {
+        if (!issuers.has(entry.issuer)) ctx.addIssue({ code: 'custom', path: [field, i, 'issuer'], message: `no issuer named "${entry.issuer}"` });
       });
-    });
+    }
+    policy.pipelines.forEach((p, i) => p.grants.forEach((g, j) => g.cluster.forEach((c, k) => {
+      if (!clusters.has(c)) ctx.addIssue({ code: 'custom', path: ['pipelines', i, 'grants', j, 'cluster', k], message: `no cluster named "${c}"` });
+    })));
   });
 
 function unique(items: { name: string }[], field: string, ctx: z.RefinementCtx): void {
@@ -96,7 +92,8 @@ function unique(items: { name: string }[], field: string, ctx: z.RefinementCtx):
 }
 
 export type Policy = z.output<typeof policySchema>;
-export type IssuerPolicy = Policy['issuers'][number];
+export type { IssuerPolicy } from './issuer-schema.ts';
 export type ClusterPolicy = Policy['clusters'][number];
 export type PipelinePolicy = Policy['pipelines'][number];
 export type GrantPolicy = PipelinePolicy['grants'][number];
+export type OperatorPolicy = Policy['operators'][number];

@@ -1,6 +1,8 @@
-import { decodeJwt, errors, jwtVerify, type JWTPayload } from 'jose';
+import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
 import { Problem } from '../errors.ts';
-import type { PolicySource } from './ports.ts';
+import { IssuerUnavailableError } from '../policy/issuer-keys.ts';
+import type { LoadedIssuer } from '../policy/load.ts';
+import type { PolicySource, ReplayGuard } from './ports.ts';
 
 /** Larger tokens are refused before any parsing. */
 export const MAX_TOKEN_BYTES = 16 * 1024;
@@ -10,43 +12,91 @@ export interface CallerIdentity {
   issuer: string;
   subject?: string;
   claims: JWTPayload;
+  jti?: string;
+  expiresAt: Date;
 }
 
-/** Verifies a CI identity token against the issuers of the policy in force. */
-export async function authenticate(policy: PolicySource, token: string | undefined): Promise<CallerIdentity> {
-  if (!token) throw new Problem('token_missing', 'send the CI identity token as "Authorization: Bearer <token>"');
-  if (Buffer.byteLength(token) > MAX_TOKEN_BYTES) {
-    throw new Problem('token_too_large', `tokens over ${MAX_TOKEN_BYTES} bytes are refused`);
+/** Verifies CI identity tokens against the issuers of the policy in force, and guards replays. */
+export function createAuthenticator({ policy, replay }: { policy: PolicySource; replay: ReplayGuard }) {
+  async function verify(token: string | undefined): Promise<CallerIdentity> {
+    if (!token) throw new Problem('token_missing', 'send the CI identity token as "Authorization: Bearer <token>"');
+    if (Buffer.byteLength(token) > MAX_TOKEN_BYTES) throw new Problem('token_too_large', `tokens over ${MAX_TOKEN_BYTES} bytes are refused`);
+    let unverified: JWTPayload;
+    try {
+      decodeProtectedHeader(token);
+      unverified = decodeJwt(token);
+    } catch {
+      throw new Problem('token_malformed', 'the bearer token is not a JWT with a JSON header and payload');
+    }
+    const issuer = policy.current().issuers.find((i) => i.issuer === unverified.iss);
+    if (!issuer) throw new Problem('issuer_unknown', 'the token\'s "iss" is not a configured issuer');
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await verifyWith(issuer, token));
+    } catch (err) {
+      throw verificationProblem(err);
+    }
+    if (issuer.replayProtection && typeof payload.jti !== 'string') {
+      throw new Problem('claim_invalid', 'the issuer requires a "jti" claim for replay protection');
+    }
+    return {
+      issuer: issuer.name,
+      ...(payload.sub ? { subject: payload.sub } : {}),
+      ...(typeof payload.jti === 'string' ? { jti: payload.jti } : {}),
+      claims: payload,
+      expiresAt: new Date(payload.exp! * 1000),
+    };
   }
-  let unverified: JWTPayload;
-  try {
-    unverified = decodeJwt(token);
-  } catch {
-    throw new Problem('token_malformed', 'the bearer token is not a JWT with a JSON payload');
-  }
-  const issuer = policy.current().issuers.find((i) => i.issuer === unverified.iss);
-  if (!issuer) throw new Problem('issuer_unknown', 'the token\'s "iss" is not a configured issuer');
-  try {
-    const { payload } = await jwtVerify(token, issuer.publicKey, {
-      issuer: issuer.issuer,
-      audience: issuer.audiences,
-      algorithms: issuer.algorithms,
-      clockTolerance: issuer.leewaySeconds,
-      requiredClaims: ['exp', 'aud'],
-    });
-    return { issuer: issuer.name, ...(payload.sub ? { subject: payload.sub } : {}), claims: payload };
-  } catch (err) {
-    throw verificationProblem(err);
-  }
+
+  return {
+    /** Verifies without spending the token: for decisions that issue nothing. */
+    verify,
+
+    /** Verifies and spends the token's `jti`, where its issuer protects against replay. */
+    async authenticate(token: string | undefined): Promise<CallerIdentity> {
+      const identity = await verify(token);
+      const issuer = policy.current().issuers.find((i) => i.name === identity.issuer);
+      if (issuer?.replayProtection && identity.jti && !(await replay.acceptOnce(identity.issuer, identity.jti, identity.expiresAt))) {
+        throw new Problem('token_replayed', 'this token\'s "jti" was accepted before; ask the CI system for a new token');
+      }
+      return identity;
+    },
+
+    /** Gives a spent `jti` back when its request issued nothing. */
+    async release(identity: CallerIdentity): Promise<void> {
+      if (identity.jti) await replay.release(identity.issuer, identity.jti);
+    },
+  };
+}
+
+export type Authenticator = ReturnType<typeof createAuthenticator>;
+
+function verifyWith(issuer: LoadedIssuer, token: string) {
+  const options = {
+    issuer: issuer.issuer,
+    audience: issuer.audiences,
+    algorithms: issuer.algorithms,
+    clockTolerance: issuer.leewaySeconds,
+    requiredClaims: ['exp', 'aud'],
+    ...(issuer.maxTokenAge ? { maxTokenAge: issuer.maxTokenAge } : {}),
+  };
+  // Two calls so that each key shape meets its own jose overload.
+  return typeof issuer.key === 'function' ? jwtVerify(token, issuer.key, options) : jwtVerify(token, issuer.key, options);
 }
 
 function verificationProblem(err: unknown): Problem {
+  if (err instanceof IssuerUnavailableError) return new Problem('issuer_unavailable', err.message, { cause: err });
+  if (err instanceof errors.JWKSTimeout || err instanceof errors.JWKSInvalid) {
+    return new Problem('issuer_unavailable', 'the issuer\'s JWKS could not be fetched', { cause: err });
+  }
   if (err instanceof errors.JWTExpired) return new Problem('token_expired', 'the token\'s "exp" has passed');
   if (err instanceof errors.JWTClaimValidationFailed) {
     if (err.claim === 'aud') return new Problem('audience_mismatch', 'the token\'s "aud" names none of the issuer\'s audiences');
     if (err.claim === 'nbf') return new Problem('token_not_yet_valid', 'the token\'s "nbf" is in the future');
-    return new Problem('claim_invalid', `the token's "${err.claim}" claim failed: ${err.reason}`);
+    if (err.claim === 'iat' && /too far in the past/.test(err.message)) return new Problem('token_too_old', 'the token\'s "iat" is older than the issuer allows');
+    return new Problem('claim_invalid', `the token's "${err.claim}" claim failed the check (${err.reason})`);
   }
+  if (err instanceof errors.JWKSNoMatchingKey) return new Problem('key_unknown', 'no key of the issuer matches the token\'s "kid" and "alg"');
   if (err instanceof errors.JOSEAlgNotAllowed || err instanceof errors.JOSENotSupported) {
     return new Problem('algorithm_not_allowed', 'the token\'s "alg" is not one the issuer allows');
   }
@@ -56,5 +106,6 @@ function verificationProblem(err: unknown): Problem {
   if (err instanceof errors.JWSInvalid || err instanceof errors.JWTInvalid || err instanceof TypeError) {
     return new Problem('token_malformed', 'the token is not a well-formed signed JWT');
   }
+  if (err instanceof errors.JWKSMultipleMatchingKeys) return new Problem('key_unknown', 'several keys of the issuer match the token\'s "kid"');
   return new Problem('signature_invalid', 'the token could not be verified', { cause: err });
 }

@@ -1,4 +1,5 @@
 import type { LoadedPolicy } from '../policy/load.ts';
+import type { PolicyStatus } from '../policy/watch.ts';
 
 // The ports the services depend on. Implementations live in src/kube and src/policy; tests pass
 // the real ones.
@@ -35,4 +36,13 @@ export interface KubeGateway {
 /** The policy in force; `current()` is cheap and always returns a complete, validated policy. */
 export interface PolicySource {
   current(): LoadedPolicy;
+  status(): PolicyStatus;
+}
+
+/** Accepts each CI token `jti` once; shared by every replica that shares the store. */
+export interface ReplayGuard {
+  /** True the first time (issuer, jti) is seen while the token lives; false for every later sight. */
+  acceptOnce(issuer: string, jti: string, expiresAt: Date): Promise<boolean>;
+  /** Forgets a jti whose request issued nothing, so the CI job may retry with the same token. */
+  release(issuer: string, jti: string): Promise<void>;
 }

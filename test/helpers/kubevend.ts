@@ -7,10 +7,16 @@ import { stringify } from 'yaml';
 import { buildApp } from '../../src/app.ts';
 import { createKubeGateway } from '../../src/kube/gateway.ts';
 import { loggerOptions } from '../../src/logger.ts';
-import { loadPolicyFile, staticPolicySource } from '../../src/policy/load.ts';
+import { createMetrics, type Metrics } from '../../src/metrics.ts';
+import { watchPolicyFile, type PolicyWatcher } from '../../src/policy/watch.ts';
+import type { ReplayGuard } from '../../src/services/ports.ts';
+import { memoryReplayGuard } from '../../src/store/memory-replay-guard.ts';
 
 export interface Kubevend {
   app: FastifyInstance;
+  policy: PolicyWatcher;
+  policyFile: string;
+  metrics: Metrics;
   /** Every log line the app wrote, as text. */
   logs: string[];
   close(): Promise<void>;
@@ -22,14 +28,36 @@ export async function scratchDir(): Promise<{ dir: string; cleanup: () => Promis
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
-/** Writes the policy to a file, loads it as the server does and builds the app on the real gateway. */
-export async function startKubevend(dir: string, policy: unknown): Promise<Kubevend> {
-  const file = join(dir, `policy-${Date.now()}.yaml`);
-  await writeFile(file, stringify(policy));
-  const loaded = await loadPolicyFile(file);
+/**
+ * Writes the policy to a file and wires the app as the server does: the watched policy file, the
+ * real gateway, and a log stream the test can read.
+ */
+export async function startKubevend(dir: string, policy: unknown, options: { replay?: ReplayGuard; file?: string } = {}): Promise<Kubevend> {
+  const policyFile = options.file ?? join(dir, `policy-${Date.now()}.yaml`);
+  await writeFile(policyFile, stringify(policy));
   const logs: string[] = [];
   const logger = pino(loggerOptions('debug'), { write: (line: string) => void logs.push(line) });
-  const app = await buildApp({ policy: staticPolicySource(loaded), kube: createKubeGateway(loaded.clusters), logger });
+  const metrics = createMetrics();
+  const watcher = await watchPolicyFile(policyFile, {
+    logger,
+    onReload: (ok) => {
+      metrics.policyReloads.inc({ result: ok ? 'ok' : 'refused' });
+      metrics.policyReloadOk.set(ok ? 1 : 0);
+    },
+  });
+  const app = await buildApp({
+    policy: watcher,
+    kube: createKubeGateway(watcher.current().clusters),
+    replay: options.replay ?? memoryReplayGuard(),
+    metrics,
+    logger,
+  });
   await app.ready();
-  return { app, logs, close: () => app.close() };
+  return {
+    app, policy: watcher, policyFile, metrics, logs,
+    close: async () => {
+      watcher.close();
+      await app.close();
+    },
+  };
 }

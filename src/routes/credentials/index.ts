@@ -1,16 +1,14 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { CredentialService } from '../../services/issue-credentials.ts';
-import { bearerToken } from '../bearer.ts';
+import { bearerToken, emptyBodyIsEmptyObject } from '../bearer.ts';
 import { problemResponses } from '../problem-responses.ts';
 import { credentialEnvelopeSchema, credentialRequestSchema } from './schema.ts';
 
 export const credentialRoutes: FastifyPluginAsyncZod<{ credentials: CredentialService }> = async (app, { credentials }) => {
   app.post('/v1/credentials', {
     // `curl -X POST` with no body is a normal CI call: it asks for the pipeline's default grant.
-    preValidation: async (request) => {
-      request.body ??= {} as typeof request.body;
-    },
+    preValidation: emptyBodyIsEmptyObject,
     schema: {
       summary: 'Vend a short-lived Kubernetes credential to a CI job',
       description: 'Authenticates the CI identity token, matches it against the policy and answers with a kubeconfig.',

@@ -3,21 +3,24 @@ import { kubeNameSchema } from '../../policy/schema.ts';
 
 export const credentialFormats = ['json', 'kubeconfig'] as const;
 
+/** What a caller may ask for; shared by credentials and explain. */
+export const credentialAskShape = {
+  cluster: z.string().min(1).max(63).optional().describe('Cluster to get a credential for; the grant\'s default when absent'),
+  namespace: kubeNameSchema.max(63).optional().describe('Namespace of the grant to use'),
+  serviceAccount: kubeNameSchema.optional().describe('ServiceAccount of the grant to use'),
+  ttlSeconds: z.number().int().positive().max(366 * 86400).optional()
+    .describe('Wanted lifetime; clamped to at least 600 s and at most the grant\'s maximum'),
+  audiences: z.array(z.string().min(1).max(256)).min(1).max(16).optional()
+    .describe('Audiences of the issued token, within those the grant allows'),
+};
+
 export const credentialRequestSchema = z
   .strictObject({
-    cluster: z.string().min(1).max(63).optional().describe('Cluster to get a credential for; the grant\'s default when absent'),
-    namespace: kubeNameSchema.max(63).optional().describe('Namespace of the grant to use'),
-    serviceAccount: kubeNameSchema.optional().describe('ServiceAccount of the grant to use'),
-    ttlSeconds: z.number().int().positive().max(366 * 86400).optional()
-      .describe('Wanted lifetime; clamped to at least 600 s and at most the grant\'s maximum'),
-    audiences: z.array(z.string().min(1).max(256)).min(1).max(16).optional()
-      .describe('Audiences of the issued token, within those the grant allows'),
+    ...credentialAskShape,
     format: z.enum(credentialFormats).default('json')
       .describe('`kubeconfig` answers with the bare kubeconfig YAML, as does `Accept: application/yaml`'),
   })
-  .default({ format: 'json' })
   .meta({ id: 'CredentialRequest' });
-export type CredentialRequest = z.output<typeof credentialRequestSchema>;
 
 export const credentialEnvelopeSchema = z
   .object({

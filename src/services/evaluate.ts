@@ -1,0 +1,145 @@
+import { Problem, type ProblemCode } from '../errors.ts';
+import type { LoadedPolicy } from '../policy/load.ts';
+import { claimMismatches, type ClaimMismatch } from '../policy/match.ts';
+import { MIN_TOKEN_TTL_SECONDS, type GrantPolicy, type PipelinePolicy } from '../policy/schema.ts';
+import { renderName, templateClaims } from '../policy/template.ts';
+import type { CallerIdentity } from './authenticate.ts';
+
+/** What a caller asks for; every field narrows the pipeline's grants. */
+export interface CredentialAsk {
+  cluster?: string;
+  namespace?: string;
+  serviceAccount?: string;
+  ttlSeconds?: number;
+  audiences?: string[];
+}
+
+/** The grant a request gets. */
+export interface PolicyDecision {
+  pipeline: string;
+  grantIndex: number;
+  cluster: string;
+  namespace: string;
+  serviceAccount: string;
+  ttlSeconds: number;
+  audiences?: string[];
+}
+
+export interface GrantEvaluation {
+  index: number;
+  fits: boolean;
+  reason?: string;
+}
+
+/** Why one pipeline did or did not decide: the first failing stage is where it stopped. */
+export interface PipelineEvaluation {
+  pipeline: string;
+  stage: 'issuer' | 'match' | 'conditions' | 'grants' | 'granted';
+  issuer?: string;
+  mismatches: ClaimMismatch[];
+  grants: GrantEvaluation[];
+}
+
+export interface Evaluation {
+  decision?: PolicyDecision;
+  denial?: Problem;
+  pipelines: PipelineEvaluation[];
+}
+
+/**
+ * Deny by default. Pipelines are tried in file order; the request gets the first grant that fits it
+ * of the first pipeline whose issuer, claims and conditions all hold. Every pipeline is evaluated,
+ * so that explain can say why each one did not decide.
+ */
+export function evaluate(policy: LoadedPolicy, identity: CallerIdentity, ask: CredentialAsk): Evaluation {
+  const claims = templateClaims(identity.claims);
+  const pipelines = policy.pipelines.map((p) => evaluatePipeline(p, identity.issuer, claims, ask));
+  const chosen = pipelines.find((p) => p.stage === 'granted');
+  if (ask.cluster !== undefined && !policy.clusters.some((c) => c.name === ask.cluster)) {
+    return { pipelines, denial: new Problem('cluster_unknown', `no cluster named "${ask.cluster}" is configured`) };
+  }
+  if (chosen) {
+    const pipeline = policy.pipelines.find((p) => p.name === chosen.pipeline)!;
+    const index = chosen.grants.find((g) => g.fits)!.index;
+    return { pipelines, decision: decisionFor(pipeline, index, claims, ask) };
+  }
+  return { pipelines, denial: denialFor(identity, pipelines) };
+}
+
+/** `evaluate`, throwing the denial. */
+export function decide(policy: LoadedPolicy, identity: CallerIdentity, ask: CredentialAsk): PolicyDecision {
+  const { decision, denial } = evaluate(policy, identity, ask);
+  if (!decision) throw denial!;
+  return decision;
+}
+
+function evaluatePipeline(p: PipelinePolicy, issuer: string, claims: Record<string, unknown>, ask: CredentialAsk): PipelineEvaluation {
+  const result = (stage: PipelineEvaluation['stage'], mismatches: ClaimMismatch[] = [], grants: GrantEvaluation[] = []) =>
+    ({ pipeline: p.name, stage, mismatches, grants });
+  if (p.issuer !== issuer) return { ...result('issuer'), issuer: p.issuer };
+  const mismatches = claimMismatches(p.match, claims);
+  if (mismatches.length) return result('match', mismatches);
+  const failed = claimMismatches(p.conditions, claims);
+  if (failed.length) return result('conditions', failed);
+  const grants = p.grants.map((g, index) => ({ index, ...grantFit(g, claims, ask) }));
+  return result(grants.some((g) => g.fits) ? 'granted' : 'grants', [], grants);
+}
+
+type Rendered = { cluster: string[]; namespace: string[]; serviceAccount: string };
+
+function renderGrant(grant: GrantPolicy, claims: Record<string, unknown>): Rendered | string {
+  const namespace: string[] = [];
+  for (const template of grant.namespace) {
+    const r = renderName(template, claims, 'label');
+    if (!r.ok) return `namespace ${r.reason}`;
+    namespace.push(r.value);
+  }
+  const sa = renderName(grant.serviceAccount, claims, 'subdomain');
+  if (!sa.ok) return `serviceAccount ${sa.reason}`;
+  return { cluster: grant.cluster, namespace, serviceAccount: sa.value };
+}
+
+function grantFit(grant: GrantPolicy, claims: Record<string, unknown>, ask: CredentialAsk): { fits: boolean; reason?: string } {
+  const rendered = renderGrant(grant, claims);
+  if (typeof rendered === 'string') return { fits: false, reason: rendered };
+  if (ask.cluster !== undefined && !rendered.cluster.includes(ask.cluster)) return { fits: false, reason: `cluster "${ask.cluster}" is not granted` };
+  if (ask.namespace !== undefined && !rendered.namespace.includes(ask.namespace)) return { fits: false, reason: `namespace "${ask.namespace}" is not granted` };
+  if (ask.serviceAccount !== undefined && ask.serviceAccount !== rendered.serviceAccount) {
+    return { fits: false, reason: `serviceAccount "${ask.serviceAccount}" is not granted` };
+  }
+  // A caller may narrow the audiences to those the grant allows, never widen them.
+  const extra = ask.audiences?.filter((a) => !grant.audiences?.includes(a));
+  if (extra?.length) return { fits: false, reason: `audiences ${extra.join(', ')} are not granted` };
+  return { fits: true };
+}
+
+function decisionFor(pipeline: PipelinePolicy, index: number, claims: Record<string, unknown>, ask: CredentialAsk): PolicyDecision {
+  const grant = pipeline.grants[index]!;
+  const rendered = renderGrant(grant, claims) as Rendered;
+  const audiences = ask.audiences ?? grant.audiences;
+  return {
+    pipeline: pipeline.name,
+    grantIndex: index,
+    cluster: ask.cluster ?? rendered.cluster[0]!,
+    namespace: ask.namespace ?? rendered.namespace[0]!,
+    serviceAccount: rendered.serviceAccount,
+    ttlSeconds: Math.min(Math.max(ask.ttlSeconds ?? grant.ttl.default, MIN_TOKEN_TTL_SECONDS), grant.ttl.max),
+    ...(audiences ? { audiences } : {}),
+  };
+}
+
+function denialFor(identity: CallerIdentity, pipelines: PipelineEvaluation[]): Problem {
+  const furthest = (stage: PipelineEvaluation['stage']) => pipelines.filter((p) => p.stage === stage);
+  const deny = (code: ProblemCode, detail: string) => new Problem(code, detail);
+  const grants = furthest('grants');
+  if (grants.length) {
+    const reasons = grants.flatMap((p) => p.grants.map((g) => `${p.pipeline}[${g.index}]: ${g.reason}`));
+    return deny('grant_not_allowed', `no grant fits the request (${reasons.join('; ')})`);
+  }
+  const conditions = furthest('conditions');
+  if (conditions.length) {
+    const failed = conditions.flatMap((p) => p.mismatches.map((m) => `${p.pipeline}: ${m.claim}`));
+    return deny('conditions_not_met', `the pipeline matched but its conditions do not hold (${failed.join(', ')})`);
+  }
+  return deny('pipeline_not_matched', `no pipeline of issuer "${identity.issuer}" matches the token's claims`);
+}
