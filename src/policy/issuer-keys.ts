@@ -13,7 +13,6 @@ export class IssuerUnavailableError extends Error {}
 type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
 
 const FETCH_TIMEOUT_MS = 5000;
-const REFETCH_COOLDOWN_MS = 30_000;
 const DISCOVERY_RETRY_MS = 5000;
 
 /**
@@ -41,7 +40,7 @@ export async function issuerKey(issuer: IssuerPolicy, cache: RemoteKeyCache, rea
   if (issuer.jwksFile) return createLocalJWKSet(JSON.parse(await read(issuer.jwksFile)));
   const ca = issuer.caFile ? await read(issuer.caFile) : undefined;
   const fetcher = fetchTrusting(ca);
-  const cacheKey = JSON.stringify([issuer.issuer, issuer.jwksUri, issuer.caFile, ca, issuer.jwksCacheTtl]);
+  const cacheKey = JSON.stringify([issuer.issuer, issuer.jwksUri, issuer.caFile, ca, issuer.jwksCacheTtl, issuer.jwksRefetchInterval]);
   return cache.get(cacheKey, () => remoteKeySet(issuer, fetcher));
 }
 
@@ -59,7 +58,7 @@ function remoteKeySet(issuer: IssuerPolicy, fetcher: FetchLike): JWTVerifyGetKey
       });
       set = createRemoteJWKSet(await jwksUri, {
         cacheMaxAge: issuer.jwksCacheTtl * 1000,
-        cooldownDuration: REFETCH_COOLDOWN_MS,
+        cooldownDuration: issuer.jwksRefetchInterval * 1000,
         timeoutDuration: FETCH_TIMEOUT_MS,
         [customFetch]: fetcher,
       });

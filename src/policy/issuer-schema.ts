@@ -29,6 +29,8 @@ const issuerFields = z.strictObject({
   leewaySeconds: z.number().int().min(0).max(60).default(30).describe('Clock skew allowed for exp, nbf and iat'),
   maxTokenAge: durationSchema.optional().describe('Refuse tokens whose `iat` is older than this'),
   jwksCacheTtl: durationSchema.default(600).describe('How long fetched keys are trusted before they are fetched again'),
+  jwksRefetchInterval: durationSchema.default(30)
+    .describe('A token with an unknown `kid` fetches the JWKS again at most this often, so key rotation needs no restart'),
   replayProtection: z.boolean().default(true).describe('Accept each token `jti` once until the token expires; tokens without `jti` are refused'),
 });
 
