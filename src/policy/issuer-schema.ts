@@ -12,7 +12,7 @@ export const issuerPresets = {
 
 const keySources = ['discovery', 'jwksUri', 'jwksFile', 'publicKeyFile', 'hmacSecretFile'] as const;
 
-const issuerFields = z.strictObject({
+export const issuerFields = z.strictObject({
   name: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/).max(63).describe('How pipelines and operators refer to this issuer'),
   preset: z.enum(Object.keys(issuerPresets) as ['github-actions', 'gitlab']).optional()
     .describe('Fills in the issuer URL (GitHub), discovery and algorithms for a known CI system'),

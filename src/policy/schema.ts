@@ -20,7 +20,7 @@ export const kubeNameSchema = z
 const oneOrMany = <T extends z.ZodType>(item: T) =>
   z.union([item, z.array(item).min(1)]).transform((v) => (Array.isArray(v) ? v : [v]) as z.output<T>[]);
 
-const clusterSchema = z.strictObject({
+export const clusterSchema = z.strictObject({
   name: label.describe('How grants and requests refer to this cluster'),
   inCluster: z.literal(true).optional().describe('Use the ServiceAccount kubevend runs as, in the cluster it runs in'),
   kubeconfig: z.string().min(1).optional().describe('Kubeconfig file with the credentials kubevend itself uses'),
@@ -36,7 +36,7 @@ const ttlSchema = z
   .refine((t) => t.default <= t.max, { message: 'default must not exceed max', path: ['default'] })
   .refine((t) => t.max >= MIN_TOKEN_TTL_SECONDS, { message: `max must be at least ${MIN_TOKEN_TTL_SECONDS}s`, path: ['max'] });
 
-const grantSchema = z.strictObject({
+export const grantSchema = z.strictObject({
   cluster: oneOrMany(label).describe('Cluster, or clusters, the grant covers; the first is the default'),
   namespace: oneOrMany(nameOrTemplateSchema('label')).describe('Namespace, or namespaces; may be templated from claims, e.g. ci-{{repository_name}}'),
   serviceAccount: nameOrTemplateSchema('subdomain').describe('Existing ServiceAccount whose token is issued; may be templated'),
@@ -44,7 +44,7 @@ const grantSchema = z.strictObject({
   audiences: z.array(z.string().min(1)).optional().describe('Audiences of the issued token; the API server\'s default when absent'),
 });
 
-const pipelineSchema = z.strictObject({
+export const pipelineSchema = z.strictObject({
   name: label,
   issuer: label.describe('Name of an entry under `issuers`'),
   match: claimMatchersSchema
@@ -55,7 +55,7 @@ const pipelineSchema = z.strictObject({
   grants: z.array(grantSchema).min(1).describe('What the pipeline may get; the first that fits a request is used'),
 });
 
-const operatorSchema = z.strictObject({
+export const operatorSchema = z.strictObject({
   name: label,
   issuer: label.describe('Name of an entry under `issuers`'),
   match: claimMatchersSchema.refine((m) => Object.keys(m).length > 0, 'must name at least one claim'),
