@@ -17,6 +17,7 @@ const catalogue = {
   grant_not_allowed: [403, 'The pipeline is not granted what was asked for'],
   cluster_unknown: [404, 'No cluster of that name is configured'],
   invalid_request: [400, 'The request is not valid'],
+  cursor_invalid: [400, 'The pagination cursor is not valid'],
   malformed_body: [400, 'The request body could not be parsed'],
   body_too_large: [413, 'The request body is too large'],
   unsupported_media_type: [415, 'The request body must be application/json'],
