@@ -51,17 +51,12 @@ async function startControlPlane(project: TestProject, [etcd, peer, apiserver]: 
 
   const dir = await mkdtemp(join(tmpdir(), 'kubevend-control-plane-'));
   const env = { ...process.env, ETCD_PORT: `${etcd}`, ETCD_PEER_PORT: `${peer}`, APISERVER_PORT: `${apiserver}` };
-  const controlPlane = (command: string) => run('bash', [script('control-plane', 'control-plane.sh'), command, dir], { env, maxBuffer: 64 << 20 });
-  const started = Date.now();
-  try {
-    project.provide('kubeconfig', lastLine((await controlPlane('start')).stdout));
-  } catch (err) {
-    await controlPlane('stop').catch(() => {});
-    throw err;
-  }
-  console.log(`control plane ready in ${Date.now() - started} ms (kube-apiserver on 127.0.0.1:${apiserver})`);
+  const { printed, stop } = await runService(`control plane (kube-apiserver on 127.0.0.1:${apiserver})`, (command) =>
+    run('bash', [script('control-plane', 'control-plane.sh'), command, dir], { env, maxBuffer: 64 << 20 }),
+  );
+  project.provide('kubeconfig', printed);
   return async () => {
-    await controlPlane('stop');
+    await stop();
     await rm(dir, { recursive: true, force: true });
   };
 }
@@ -73,20 +68,28 @@ async function startPostgres(project: TestProject, port: number): Promise<Teardo
     return async () => {};
   }
 
+  // The script removes the directory when it stops the cluster.
   const dir = await mkdtemp(join(tmpdir(), 'kubevend-postgres-'));
   const env = { ...process.env, PGPORT: `${port}` };
-  const postgres = (command: string) => run('bash', [script('postgres', 'postgres.sh'), command, dir], { env });
+  const { printed, stop } = await runService(`PostgreSQL (on 127.0.0.1:${port})`, (command) =>
+    run('bash', [script('postgres', 'postgres.sh'), command, dir], { env }),
+  );
+  project.provide('databaseUrl', printed);
+  return stop;
+}
+
+/** Starts a service with its `start|stop` script; stops it again when it fails half-way. */
+async function runService(name: string, service: (command: 'start' | 'stop') => Promise<{ stdout: string }>) {
   const started = Date.now();
+  let stdout: string;
   try {
-    project.provide('databaseUrl', lastLine((await postgres('start')).stdout));
+    ({ stdout } = await service('start'));
   } catch (err) {
-    await postgres('stop').catch(() => {});
+    await service('stop').catch(() => {});
     throw err;
   }
-  console.log(`PostgreSQL ready in ${Date.now() - started} ms (on 127.0.0.1:${port})`);
-  return async () => {
-    await postgres('stop');
-  };
+  console.log(`${name} ready in ${Date.now() - started} ms`);
+  return { printed: lastLine(stdout), stop: async () => void (await service('stop')) };
 }
 
 function lastLine(text: string): string {

@@ -1,38 +1,29 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Problem } from '../src/errors.ts';
-import { openStore } from '../src/store/open.ts';
-import type { AuditFilter, AuditRecord, Page, Store } from '../src/store/ports.ts';
-import { engines, type FreshDatabase } from './helpers/store.ts';
+import type { AuditFilter, AuditRecord, Page } from '../src/store/ports.ts';
+import { engines, freshStore } from './helpers/store.ts';
 import { grantedRecord } from './helpers/store-record.ts';
 
 const at = (hour: number) => new Date(Date.UTC(2025, 5, 1, hour));
 
 describe.each(engines)('AuditLedger listing on $name', (engine) => {
-  let database: FreshDatabase;
-  let store: Store;
+  const t = freshStore(engine, 'all');
   let web: AuditRecord;
   let api: AuditRecord;
   let denied: AuditRecord;
   let revoked: AuditRecord;
 
   beforeAll(async () => {
-    database = await engine.fresh();
-    store = await openStore(database.url);
-    web = await store.audit.append(grantedRecord({ time: at(1), issuanceId: 'iss-web' }));
-    api = await store.audit.append(
+    web = await t.store.audit.append(grantedRecord({ time: at(1), issuanceId: 'iss-web' }));
+    api = await t.store.audit.append(
       grantedRecord({ time: at(2), pipeline: 'api-deploy', cluster: 'prod-us', namespace: 'api', claims: { project: 'acme/api', ref: 'main' } }),
     );
-    denied = await store.audit.append({ time: at(3), kind: 'issuance', outcome: 'denied', reasonCode: 'pipeline_not_matched', claims: { repository: 'acme/fork' } });
-    revoked = await store.audit.append(grantedRecord({ time: at(4), kind: 'revocation', issuanceId: 'iss-web', reason: 'revoked by ada' }));
+    denied = await t.store.audit.append({ time: at(3), kind: 'issuance', outcome: 'denied', reasonCode: 'pipeline_not_matched', claims: { repository: 'acme/fork' } });
+    revoked = await t.store.audit.append(grantedRecord({ time: at(4), kind: 'revocation', issuanceId: 'iss-web', reason: 'revoked by ada' }));
   });
 
-  afterAll(async () => {
-    await store?.close();
-    await database?.drop();
-  });
-
-  const ids = async (filter: AuditFilter) => (await store.audit.list(filter)).items.map((r) => r.id);
+  const ids = async (filter: AuditFilter) => (await t.store.audit.list(filter)).items.map((r) => r.id);
 
   it('when listing without a filter, then every record comes newest first', async () => {
     expect(await ids({})).toEqual([revoked.id, denied.id, api.id, web.id]);
@@ -58,13 +49,13 @@ describe.each(engines)('AuditLedger listing on $name', (engine) => {
 
   it('when streaming a filter, then it yields the same records as listing it', async () => {
     const streamed: AuditRecord[] = [];
-    for await (const record of store.audit.stream({ repository: 'acme/web' })) streamed.push(record);
+    for await (const record of t.store.audit.stream({ repository: 'acme/web' })) streamed.push(record);
     expect(streamed).toEqual([revoked, web]);
   });
 
   it('when the cursor was not handed out by the ledger, then listing fails with a 400 problem', async () => {
     for (const cursor of ['not-a-cursor', '', Buffer.from('["issuance",1,"x"]').toString('base64url'), Buffer.from('["audit",-1]').toString('base64url')]) {
-      const listing = store.audit.list({}, { cursor });
+      const listing = t.store.audit.list({}, { cursor });
       await expect(listing).rejects.toBeInstanceOf(Problem);
       await expect(listing).rejects.toMatchObject({ status: 400, code: 'cursor_invalid' });
     }
@@ -72,9 +63,9 @@ describe.each(engines)('AuditLedger listing on $name', (engine) => {
 
   it('when the limit is outside 1..500, then listing fails with a 400 problem', async () => {
     for (const limit of [0, 501, 2.5]) {
-      await expect(store.audit.list({}, { limit })).rejects.toMatchObject({ status: 400, code: 'invalid_request' });
+      await expect(t.store.audit.list({}, { limit })).rejects.toMatchObject({ status: 400, code: 'invalid_request' });
     }
-    expect((await store.audit.list({}, { limit: 500 })).items).toHaveLength(4);
+    expect((await t.store.audit.list({}, { limit: 500 })).items).toHaveLength(4);
   });
 
   it('when paging while other records are appended, then every record there at the start comes exactly once, newest first', async () => {
@@ -88,14 +79,14 @@ describe.each(engines)('AuditLedger listing on $name', (engine) => {
           const pipeline = `paged-${run++}`;
           const present: number[] = [];
           for (let i = 0; i < initial; i++) {
-            present.push((await store.audit.append(grantedRecord({ pipeline }))).id);
-            if (i % 3 === 0) await store.audit.append(grantedRecord({ pipeline: 'someone-else' }));
+            present.push((await t.store.audit.append(grantedRecord({ pipeline }))).id);
+            if (i % 3 === 0) await t.store.audit.append(grantedRecord({ pipeline: 'someone-else' }));
           }
           const seen: number[] = [];
           let cursor: string | null = null;
           for (let page = 0; page === 0 || cursor; page++) {
-            const appending = Array.from({ length: appendsPerPage[page] ?? 1 }, () => store.audit.append(grantedRecord({ pipeline })));
-            const [listed]: [Page<AuditRecord>, ...AuditRecord[]] = await Promise.all([store.audit.list({ pipeline }, { limit, ...(cursor ? { cursor } : {}) }), ...appending]);
+            const appending = Array.from({ length: appendsPerPage[page] ?? 1 }, () => t.store.audit.append(grantedRecord({ pipeline })));
+            const [listed]: [Page<AuditRecord>, ...AuditRecord[]] = await Promise.all([t.store.audit.list({ pipeline }, { limit, ...(cursor ? { cursor } : {}) }), ...appending]);
             seen.push(...listed.items.map((r) => r.id));
             cursor = listed.nextCursor;
           }
@@ -105,14 +96,14 @@ describe.each(engines)('AuditLedger listing on $name', (engine) => {
       ),
       { numRuns: 25 },
     );
-    expect(await store.audit.verify()).toMatchObject({ ok: true });
+    expect(await t.store.audit.verify()).toMatchObject({ ok: true });
   });
 
   it('when streaming more records than one batch holds, then every one comes once, newest first', async () => {
     const appended: number[] = [];
-    for (let i = 0; i < 1_100; i++) appended.push((await store.audit.append(grantedRecord({ pipeline: 'bulk' }))).id);
+    for (let i = 0; i < 1_100; i++) appended.push((await t.store.audit.append(grantedRecord({ pipeline: 'bulk' }))).id);
     const streamed: number[] = [];
-    for await (const record of store.audit.stream({ pipeline: 'bulk' })) streamed.push(record.id);
+    for await (const record of t.store.audit.stream({ pipeline: 'bulk' })) streamed.push(record.id);
     expect(streamed).toEqual(appended.toReversed());
   });
 });

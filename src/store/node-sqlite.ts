@@ -42,6 +42,8 @@ export function openNodeSqlite(path: string): SqliteDatabase {
  * up front (waiting up to the busy timeout), so two processes never deadlock upgrading a read
  * lock, and the audit chain's read-then-append is serialised across processes. Migrations run in
  * such a transaction too, so two processes opening a new file at once migrate it once.
+ * `node:sqlite` waits synchronously: open one store per file per process (kysely serialises its
+ * single connection), since a second one would block the event loop its own lock holder needs.
  */
 export function nodeSqliteDialect(path: string): Dialect {
   const config = { database: async () => openNodeSqlite(path) };

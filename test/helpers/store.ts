@@ -5,7 +5,9 @@ import { DatabaseSync } from 'node:sqlite';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { inject } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, inject } from 'vitest';
+import { openStore } from '../../src/store/open.ts';
+import type { Store } from '../../src/store/ports.ts';
 
 /** A new, empty database of one engine, and the way to throw it away. */
 export interface FreshDatabase {
@@ -79,4 +81,18 @@ export function inAnotherProcess<T>(url: string, command: string, ...args: strin
       else resolve(JSON.parse(stdout) as T);
     });
   });
+}
+
+/** A fresh database with a store open on it, for each test (`each`) or for the whole `describe`. */
+export function freshStore(engine: Engine, scope: 'each' | 'all' = 'each'): { database: FreshDatabase; store: Store } {
+  const current = {} as { database: FreshDatabase; store: Store };
+  (scope === 'each' ? beforeEach : beforeAll)(async () => {
+    current.database = await engine.fresh();
+    current.store = await openStore(current.database.url);
+  });
+  (scope === 'each' ? afterEach : afterAll)(async () => {
+    await current.store?.close();
+    await current.database?.drop();
+  });
+  return current;
 }
