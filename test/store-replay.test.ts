@@ -55,4 +55,17 @@ describe.each(engines)('ReplayGuard on $name', (engine) => {
     expect(await t.store.replay.acceptOnce(issuer, 'live', inTenMinutes())).toBe(false);
     expect(await t.store.replay.acceptOnce(issuer, 'old', inTenMinutes())).toBe(true);
   });
+
+  it('when a remembered token has expired, then its id counts as new again and is accepted once', async () => {
+    expect(await t.store.replay.acceptOnce(issuer, 'run-1', new Date(Date.now() - 1_000))).toBe(true);
+    expect(await t.store.replay.acceptOnce(issuer, 'run-1', inTenMinutes())).toBe(true);
+    expect(await t.store.replay.acceptOnce(issuer, 'run-1', inTenMinutes())).toBe(false);
+  });
+
+  it('when a token id is released after a failed request, then the CI job may retry with the same token', async () => {
+    expect(await t.store.replay.acceptOnce(issuer, 'run-1', inTenMinutes())).toBe(true);
+    await t.store.replay.release(issuer, 'run-1');
+    expect(await inAnotherProcess<string[]>(t.database.url, 'accept', issuer, 'run-1')).toEqual(['run-1']);
+    expect(await t.store.replay.acceptOnce(issuer, 'run-1', inTenMinutes())).toBe(false);
+  });
 });

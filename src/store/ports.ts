@@ -3,9 +3,11 @@
 
 /** Remembers CI token ids (`jti`) so that each token is accepted once, across replicas. */
 export interface ReplayGuard {
-  /** True the first time this (issuer, jti) is seen; false for every later call, from any process. */
+  /** True the first time (issuer, jti) is seen while the token lives; false for every later call, from any process. */
   acceptOnce(issuer: string, jti: string, expiresAt: Date): Promise<boolean>;
-  /** Forgets entries whose token expired at or before `now`; returns how many. */
+  /** Forgets a jti whose request issued nothing, so the CI job may retry with the same token. */
+  release(issuer: string, jti: string): Promise<void>;
+  /** Deletes entries whose token expired at or before `now`; returns how many. */
   pruneReplay(now: Date): Promise<number>;
 }
 
