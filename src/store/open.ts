@@ -39,7 +39,7 @@ function dialectFor(url: string): { engine: Engine; dialect: Dialect } {
     return { engine: 'sqlite', dialect: nodeSqliteDialect(decodeURIComponent(url.slice('sqlite://'.length))) };
   }
   if (/^postgres(ql)?:\/\//.test(url)) {
-    const pool = new pg.Pool({ connectionString: url, max: 10, types: { getTypeParser } });
+    const pool = new pg.Pool({ connectionString: url, max: 10, types: postgresTypes() });
     // An idle connection that breaks (a server restart) is dropped by the pool; the next query
     // gets a fresh one and reports any failure itself. Unhandled, the event would end the process.
     pool.on('error', () => {});
@@ -51,6 +51,8 @@ function dialectFor(url: string): { engine: Engine; dialect: Dialect } {
 }
 
 // bigint columns (ids and millisecond times) come back as numbers; they stay far below 2^53.
-const int8 = 20;
-const getTypeParser: typeof pg.types.getTypeParser = ((oid: number, format?: 'text' | 'binary') =>
-  oid === int8 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser;
+function postgresTypes(): pg.CustomTypesConfig {
+  const types = new pg.TypeOverrides();
+  types.setTypeParser(pg.types.builtins.INT8, Number);
+  return types;
+}
