@@ -23,6 +23,7 @@ const catalogue = {
   operator_required: [403, 'This needs an operator role the caller does not have'],
   cluster_unknown: [404, 'No cluster of that name is configured'],
   invalid_request: [400, 'The request is not valid'],
+  cursor_invalid: [400, 'The pagination cursor is not valid'],
   malformed_body: [400, 'The request body could not be parsed'],
   body_too_large: [413, 'The request body is too large'],
   unsupported_media_type: [415, 'The request body must be application/json'],

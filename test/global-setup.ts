@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import type { TestProject } from 'vitest/node';
 
 const run = promisify(execFile);
-const script = (name: string) => join(import.meta.dirname, '..', 'scripts', 'control-plane', name);
+const script = (...path: string[]) => join(import.meta.dirname, '..', 'scripts', ...path);
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -15,38 +15,81 @@ declare module 'vitest' {
     kubeconfig: string;
     /** The kubectl built with that control plane. */
     kubectl: string;
+    /** A PostgreSQL database the store tests create their own databases through. */
+    databaseUrl: string;
   }
 }
 
-export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const { stdout: built } = await run('bash', [script('build.sh')], { maxBuffer: 64 << 20 });
-  const kubectl = join(lastLine(built), 'kubectl');
+type Teardown = () => Promise<void>;
+
+// The control plane and PostgreSQL start side by side; either can be reused from the environment.
+export default async function setup(project: TestProject): Promise<Teardown> {
+  // All ports at once, so that the two never get the same one.
+  const [etcd, peer, apiserver, postgres] = await freePorts(4);
+  const started = await Promise.allSettled([startControlPlane(project, [etcd!, peer!, apiserver!]), startPostgres(project, postgres!)]);
+  const teardowns = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const teardown = async () => {
+    await Promise.all(teardowns.map((t) => t()));
+  };
+  const failed = started.find((s) => s.status === 'rejected');
+  if (failed) {
+    await teardown();
+    throw failed.reason;
+  }
+  return teardown;
+}
+
+async function startControlPlane(project: TestProject, [etcd, peer, apiserver]: number[]): Promise<Teardown> {
+  const { stdout: built } = await run('bash', [script('control-plane', 'build.sh')], { maxBuffer: 64 << 20 });
+  project.provide('kubectl', join(lastLine(built), 'kubectl'));
 
   const reused = process.env.KUBEVEND_TEST_KUBECONFIG;
   if (reused) {
     project.provide('kubeconfig', reused);
-    project.provide('kubectl', kubectl);
     return async () => {};
   }
 
   const dir = await mkdtemp(join(tmpdir(), 'kubevend-control-plane-'));
-  const [etcd, peer, apiserver] = await freePorts(3);
   const env = { ...process.env, ETCD_PORT: `${etcd}`, ETCD_PEER_PORT: `${peer}`, APISERVER_PORT: `${apiserver}` };
-  const started = Date.now();
-  try {
-    const { stdout } = await run('bash', [script('control-plane.sh'), 'start', dir], { env, maxBuffer: 64 << 20 });
-    project.provide('kubeconfig', lastLine(stdout));
-  } catch (err) {
-    await run('bash', [script('control-plane.sh'), 'stop', dir], { env }).catch(() => {});
-    throw err;
-  }
-  project.provide('kubectl', kubectl);
-  console.log(`control plane ready in ${Date.now() - started} ms (kube-apiserver on 127.0.0.1:${apiserver})`);
-
+  const { printed, stop } = await runService(`control plane (kube-apiserver on 127.0.0.1:${apiserver})`, (command) =>
+    run('bash', [script('control-plane', 'control-plane.sh'), command, dir], { env, maxBuffer: 64 << 20 }),
+  );
+  project.provide('kubeconfig', printed);
   return async () => {
-    await run('bash', [script('control-plane.sh'), 'stop', dir], { env });
+    await stop();
     await rm(dir, { recursive: true, force: true });
   };
+}
+
+async function startPostgres(project: TestProject, port: number): Promise<Teardown> {
+  const reused = process.env.KUBEVEND_TEST_DATABASE_URL;
+  if (reused) {
+    project.provide('databaseUrl', reused);
+    return async () => {};
+  }
+
+  // The script removes the directory when it stops the cluster.
+  const dir = await mkdtemp(join(tmpdir(), 'kubevend-postgres-'));
+  const env = { ...process.env, PGPORT: `${port}` };
+  const { printed, stop } = await runService(`PostgreSQL (on 127.0.0.1:${port})`, (command) =>
+    run('bash', [script('postgres', 'postgres.sh'), command, dir], { env }),
+  );
+  project.provide('databaseUrl', printed);
+  return stop;
+}
+
+/** Starts a service with its `start|stop` script; stops it again when it fails half-way. */
+async function runService(name: string, service: (command: 'start' | 'stop') => Promise<{ stdout: string }>) {
+  const started = Date.now();
+  let stdout: string;
+  try {
+    ({ stdout } = await service('start'));
+  } catch (err) {
+    await service('stop').catch(() => {});
+    throw err;
+  }
+  console.log(`${name} ready in ${Date.now() - started} ms`);
+  return { printed: lastLine(stdout), stop: async () => void (await service('stop')) };
 }
 
 function lastLine(text: string): string {

@@ -1,0 +1,82 @@
+import { createHash } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { fromAuditRow } from './audit-rows.ts';
+import type { AuditRecord, ChainVerification } from './ports.ts';
+import type { Database } from './schema.ts';
+
+// The tamper-evident part of the ledger: how a record's hash is made, and the walk that checks it.
+
+type HashedFields = Omit<AuditRecord, 'prevHash' | 'hash'>;
+
+/**
+ * Every field but the hashes, as JSON with object keys sorted and absent values dropped: the same
+ * text whichever engine stored the record and in whatever order its fields were written.
+ */
+export function canonicalRecord(record: HashedFields): string {
+  const fields: Record<string, unknown> = { ...record, time: record.time.toISOString() };
+  delete fields.prevHash;
+  delete fields.hash;
+  return canonicalJson(fields);
+}
+
+export function recordHash(prevHash: string, record: HashedFields): string {
+  return createHash('sha256').update(prevHash).update('\n').update(canonicalRecord(record)).digest('hex');
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+const batchSize = 500;
+const short = (hash: string) => hash.slice(0, 12);
+
+/** Walks the records from the prune anchor to the chain head, in id order, in batches. */
+export async function verifyChain(db: Kysely<Database>): Promise<ChainVerification> {
+  const chain = await db.selectFrom('audit_chain').selectAll().where('id', '=', 1).executeTakeFirstOrThrow();
+  let expectedId = chain.anchor_id + 1;
+  let prevHash = chain.anchor_hash;
+  let count = 0;
+  const broken = (recordId: number, problem: Exclude<ChainVerification, { ok: true }>['problem'], detail: string) =>
+    ({ ok: false, count, recordId, problem, detail }) as const;
+
+  while (expectedId <= chain.last_id) {
+    const rows = await db
+      .selectFrom('audit_records')
+      .selectAll()
+      .where('id', '>=', expectedId)
+      .where('id', '<=', chain.last_id)
+      .orderBy('id', 'asc')
+      .limit(batchSize)
+      .execute();
+    if (rows.length === 0) break;
+    for (const row of rows) {
+      const record = fromAuditRow(row);
+      if (record.id !== expectedId) return broken(expectedId, 'missing', `record ${expectedId} is missing`);
+      if (record.prevHash !== prevHash) {
+        return broken(record.id, 'link_broken', `prev_hash ${short(record.prevHash)} is not the hash before it, ${short(prevHash)}`);
+      }
+      const hash = recordHash(prevHash, record);
+      if (hash !== record.hash) {
+        return broken(record.id, 'content_changed', `its fields hash to ${short(hash)}, not the stored ${short(record.hash)}`);
+      }
+      if (row.claim_repository !== (record.claims.repository ?? null) || row.claim_project !== (record.claims.project ?? null)) {
+        return broken(record.id, 'content_changed', 'its repository or project column differs from its claims');
+      }
+      prevHash = record.hash;
+      expectedId += 1;
+      count += 1;
+    }
+  }
+  if (expectedId <= chain.last_id) return broken(expectedId, 'missing', `records ${expectedId} to ${chain.last_id} are missing`);
+  if (prevHash !== chain.head_hash) {
+    return broken(chain.last_id, 'head_mismatch', `the chain head is ${short(chain.head_hash)}, the last record hashes to ${short(prevHash)}`);
+  }
+  return { ok: true, count };
+}

@@ -1,0 +1,109 @@
+import { z } from 'zod';
+import type { Kysely, Transaction } from 'kysely';
+import { recordHash, verifyChain } from './audit-chain.ts';
+import { fromAuditRow, selectAudit, toAuditRow } from './audit-rows.ts';
+import type { Engine } from './open.ts';
+import { decodeCursor, maxPageLimit, pageLimit, pageOf } from './page.ts';
+import type { AuditLedger, AuditRecord, AuditRecordInput } from './ports.ts';
+import type { Database } from './schema.ts';
+
+const auditCursor = z.tuple([z.literal('audit'), z.number().int().positive()]);
+
+export function createAuditLedger(db: Kysely<Database>, engine: Engine): AuditLedger {
+  // Appends and prunes hold the chain head's lock for their whole transaction, so they serialise
+  // across every process sharing the database. On SQLite the transaction itself is BEGIN IMMEDIATE
+  // (see node-sqlite.ts), which already excludes every other writer.
+  const lockChain = (trx: Transaction<Database>) =>
+    trx
+      .selectFrom('audit_chain')
+      .selectAll()
+      .where('id', '=', 1)
+      .$if(engine === 'postgres', (q) => q.forUpdate())
+      .executeTakeFirstOrThrow();
+
+  const ledger: AuditLedger = {
+    append: (input) =>
+      db.transaction().execute(async (trx) => {
+        const chain = await lockChain(trx);
+        // Ids are handed out under the lock: they grow in commit order, so keyset paging never
+        // skips a record that commits late.
+        const fields = normalise(chain.last_id + 1, input);
+        const record: AuditRecord = { ...fields, prevHash: chain.head_hash, hash: recordHash(chain.head_hash, fields) };
+        await trx.insertInto('audit_records').values(toAuditRow(record)).execute();
+        await trx.updateTable('audit_chain').set({ last_id: record.id, head_hash: record.hash }).where('id', '=', 1).execute();
+        return record;
+      }),
+
+    verify: () => verifyChain(db),
+
+    prune: (olderThan) =>
+      db.transaction().execute(async (trx) => {
+        const chain = await lockChain(trx);
+        // Only a prefix of the chain goes, up to the first record to keep, so what is left still
+        // links up: the anchor keeps the hash of the last record removed.
+        const firstKept = await trx
+          .selectFrom('audit_records')
+          .select((eb) => eb.fn.min('id').as('id'))
+          .where('time_ms', '>=', olderThan.getTime())
+          .executeTakeFirst();
+        const lastRemoved = (firstKept?.id ?? chain.last_id + 1) - 1;
+        if (lastRemoved <= chain.anchor_id) return 0;
+        const anchor = await trx.selectFrom('audit_records').select('hash').where('id', '=', lastRemoved).executeTakeFirst();
+        if (!anchor) throw new Error(`audit record ${lastRemoved} is missing: verify the chain before pruning`);
+        const removed = await trx.deleteFrom('audit_records').where('id', '<=', lastRemoved).executeTakeFirst();
+        await trx.updateTable('audit_chain').set({ anchor_id: lastRemoved, anchor_hash: anchor.hash }).where('id', '=', 1).execute();
+        return Number(removed.numDeletedRows);
+      }),
+
+    async list(filter, page = {}) {
+      const limit = pageLimit(page.limit);
+      const before = page.cursor === undefined ? undefined : decodeCursor(page.cursor, auditCursor)[1];
+      const rows = await selectAudit(db, filter)
+        .$if(before !== undefined, (q) => q.where('id', '<', before!))
+        .orderBy('id', 'desc')
+        .limit(limit + 1)
+        .execute();
+      return pageOf(rows, limit, fromAuditRow, (row) => ['audit', row.id]);
+    },
+
+    async *stream(filter) {
+      let cursor: string | undefined;
+      do {
+        const page = await ledger.list(filter, { ...(cursor ? { cursor } : {}), limit: maxPageLimit });
+        yield* page.items;
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+    },
+  };
+  return ledger;
+}
+
+/** Every field present, JSON parts as they will read back, so the hash made now verifies later. */
+function normalise(id: number, input: AuditRecordInput): Omit<AuditRecord, 'prevHash' | 'hash'> {
+  const json = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
+  return {
+    id,
+    time: input.time ?? new Date(),
+    requestId: input.requestId ?? null,
+    kind: input.kind,
+    outcome: input.outcome,
+    reasonCode: input.reasonCode ?? null,
+    reason: input.reason ?? null,
+    clientAddress: input.clientAddress ?? null,
+    issuer: input.issuer ?? null,
+    claims: json(input.claims ?? {}),
+    pipeline: input.pipeline ?? null,
+    grant: input.grant ?? null,
+    cluster: input.cluster ?? null,
+    namespace: input.namespace ?? null,
+    serviceAccount: input.serviceAccount ?? null,
+    objects: json(input.objects ?? []),
+    requestedTtlSeconds: input.requestedTtlSeconds ?? null,
+    actualTtlSeconds: input.actualTtlSeconds ?? null,
+    audiences: json(input.audiences ?? []),
+    tokenKind: input.tokenKind ?? null,
+    kubeTokenJti: input.kubeTokenJti ?? null,
+    tokenFingerprint: input.tokenFingerprint ?? null,
+    issuanceId: input.issuanceId ?? null,
+  };
+}

@@ -1,0 +1,108 @@
+import { z } from 'zod';
+import type { Kysely } from 'kysely';
+import { decodeCursor, pageLimit, pageOf } from './page.ts';
+import type { Issuance, IssuanceState, IssuanceStore, KubeObjectRef, TokenKind } from './ports.ts';
+import type { Database, IssuancesTable } from './schema.ts';
+
+const issuanceCursor = z.tuple([z.literal('issuance'), z.number().int(), z.string()]);
+
+export function createIssuanceStore(db: Kysely<Database>): IssuanceStore {
+  // Transitions only ever leave `active`, and each is one conditional UPDATE: with several
+  // replicas (or a reaper racing a revoke) exactly one caller sees `true`.
+  const leaveActive = async (id: string, set: Partial<IssuancesTable>) => {
+    const result = await db.updateTable('issuances').set(set).where('id', '=', id).where('state', '=', 'active').executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  };
+
+  return {
+    async create(issuance) {
+      const row: IssuancesTable = {
+        id: issuance.id,
+        pipeline: issuance.pipeline,
+        issuer: issuance.issuer,
+        subject: issuance.subject,
+        cluster: issuance.cluster,
+        namespace: issuance.namespace,
+        service_account: issuance.serviceAccount,
+        token_kind: issuance.tokenKind,
+        kube_token_jti: issuance.kubeTokenJti,
+        objects: JSON.stringify(issuance.objects),
+        created_at_ms: issuance.createdAt.getTime(),
+        expires_at_ms: issuance.expiresAt.getTime(),
+        state: 'active',
+        revoked_at_ms: null,
+        revoked_by: null,
+        expired_at_ms: null,
+      };
+      await db.insertInto('issuances').values(row).execute();
+      return fromRow(row);
+    },
+
+    async get(id) {
+      const row = await db.selectFrom('issuances').selectAll().where('id', '=', id).executeTakeFirst();
+      return row && fromRow(row);
+    },
+
+    async list(filter, page = {}) {
+      const limit = pageLimit(page.limit);
+      const after = page.cursor === undefined ? undefined : decodeCursor(page.cursor, issuanceCursor);
+      const rows = await db
+        .selectFrom('issuances')
+        .selectAll()
+        .$if(filter.pipeline !== undefined, (q) => q.where('pipeline', '=', filter.pipeline!))
+        .$if(filter.cluster !== undefined, (q) => q.where('cluster', '=', filter.cluster!))
+        .$if(filter.state !== undefined, (q) => q.where('state', '=', filter.state!))
+        .$if(after !== undefined, (q) =>
+          q.where((eb) =>
+            eb.or([
+              eb('created_at_ms', '<', after![1]),
+              eb.and([eb('created_at_ms', '=', after![1]), eb('id', '<', after![2])]),
+            ]),
+          ),
+        )
+        .orderBy('created_at_ms', 'desc')
+        .orderBy('id', 'desc')
+        .limit(limit + 1)
+        .execute();
+      return pageOf(rows, limit, fromRow, (row) => ['issuance', row.created_at_ms, row.id]);
+    },
+
+    markRevoked: (id, at, by) => leaveActive(id, { state: 'revoked', revoked_at_ms: at.getTime(), revoked_by: by }),
+
+    markExpired: (id, at) => leaveActive(id, { state: 'expired', expired_at_ms: at.getTime() }),
+
+    async listDue(now, limit = 100) {
+      const rows = await db
+        .selectFrom('issuances')
+        .selectAll()
+        .where('state', '=', 'active')
+        .where('expires_at_ms', '<=', now.getTime())
+        .orderBy('expires_at_ms', 'asc')
+        .limit(limit)
+        .execute();
+      return rows.map(fromRow);
+    },
+  };
+}
+
+function fromRow(row: IssuancesTable): Issuance {
+  const date = (ms: number | null) => (ms === null ? null : new Date(ms));
+  return {
+    id: row.id,
+    pipeline: row.pipeline,
+    issuer: row.issuer,
+    subject: row.subject,
+    cluster: row.cluster,
+    namespace: row.namespace,
+    serviceAccount: row.service_account,
+    tokenKind: row.token_kind as TokenKind,
+    kubeTokenJti: row.kube_token_jti,
+    objects: JSON.parse(row.objects) as KubeObjectRef[],
+    createdAt: new Date(row.created_at_ms),
+    expiresAt: new Date(row.expires_at_ms),
+    state: row.state as IssuanceState,
+    revokedAt: date(row.revoked_at_ms),
+    revokedBy: row.revoked_by,
+    expiredAt: date(row.expired_at_ms),
+  };
+}

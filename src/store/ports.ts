@@ -1,0 +1,175 @@
+// What the services depend on for storage. Plain types only: no query-builder or driver types leak
+// out of src/store, so services and tests see the same contract on SQLite and PostgreSQL.
+
+/** Remembers CI token ids (`jti`) so that each token is accepted once, across replicas. */
+export interface ReplayGuard {
+  /** True the first time (issuer, jti) is seen while the token lives; false for every later call, from any process. */
+  acceptOnce(issuer: string, jti: string, expiresAt: Date): Promise<boolean>;
+  /** Forgets a jti whose request issued nothing, so the CI job may retry with the same token. */
+  release(issuer: string, jti: string): Promise<void>;
+  /** Deletes entries whose token expired at or before `now`; returns how many. */
+  pruneReplay(now: Date): Promise<number>;
+}
+
+export type AuditKind = 'issuance' | 'revocation' | 'expiry' | 'rotation';
+export type AuditOutcome = 'granted' | 'denied' | 'failed';
+export type TokenKind = 'short-lived' | 'durable';
+
+/** The CI identity claims worth keeping; readable, never secret. */
+export interface AuditClaims {
+  repository?: string;
+  project?: string;
+  ref?: string;
+  sha?: string;
+  workflow?: string;
+  runId?: string;
+  jobId?: string;
+  environment?: string;
+  actor?: string;
+  /** The CI token's own `jti`. */
+  jti?: string;
+}
+
+/** A Kubernetes object created for (or used by) an issuance. */
+export interface KubeObjectRef {
+  kind: string;
+  name: string;
+  namespace?: string;
+}
+
+/** One audit record as the caller writes it. Never a token, kubeconfig or key. */
+export interface AuditRecordInput {
+  /** Defaults to the time of the append. */
+  time?: Date;
+  kind: AuditKind;
+  outcome: AuditOutcome;
+  requestId?: string | null;
+  reasonCode?: string | null;
+  reason?: string | null;
+  clientAddress?: string | null;
+  issuer?: string | null;
+  claims?: AuditClaims;
+  pipeline?: string | null;
+  grant?: string | null;
+  cluster?: string | null;
+  namespace?: string | null;
+  serviceAccount?: string | null;
+  objects?: KubeObjectRef[];
+  requestedTtlSeconds?: number | null;
+  actualTtlSeconds?: number | null;
+  audiences?: string[];
+  tokenKind?: TokenKind | null;
+  kubeTokenJti?: string | null;
+  /** An HMAC of the issued token, computed by the caller. */
+  tokenFingerprint?: string | null;
+  issuanceId?: string | null;
+}
+
+/** A stored audit record: every field present (null when unknown), linked into the hash chain. */
+export type AuditRecord = Required<Omit<AuditRecordInput, 'time' | 'claims' | 'objects' | 'audiences'>> & {
+  id: number;
+  time: Date;
+  claims: AuditClaims;
+  objects: KubeObjectRef[];
+  audiences: string[];
+  /** Hash of the record before this one (or of the last pruned one; zeros for the first ever). */
+  prevHash: string;
+  /** SHA-256 over `prevHash` and the canonical serialisation of this record's fields. */
+  hash: string;
+};
+
+export interface AuditFilter {
+  pipeline?: string;
+  repository?: string;
+  project?: string;
+  cluster?: string;
+  namespace?: string;
+  outcome?: AuditOutcome;
+  kind?: AuditKind;
+  /** Records at or after this time. */
+  from?: Date;
+  /** Records before this time. */
+  to?: Date;
+  issuanceId?: string;
+}
+
+/** A page request: `limit` is 1..500 (default 100); `cursor` is the `nextCursor` of the page before. */
+export interface PageRequest {
+  cursor?: string;
+  limit?: number;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Opaque; null on the last page. */
+  nextCursor: string | null;
+}
+
+export type ChainVerification =
+  | { ok: true; count: number }
+  | { ok: false; count: number; recordId: number; problem: 'content_changed' | 'link_broken' | 'missing' | 'head_mismatch'; detail: string };
+
+/** The tamper-evident audit ledger. `append` fails closed: no record, no credential. */
+export interface AuditLedger {
+  append(record: AuditRecordInput): Promise<AuditRecord>;
+  /** Walks the chain from the prune anchor; `count` is the records checked before any break. A prune
+   * running at the same time can make it report records missing: verify and prune on one schedule. */
+  verify(): Promise<ChainVerification>;
+  /** Removes the oldest records, up to the first one at or after `olderThan`; returns how many. */
+  prune(olderThan: Date): Promise<number>;
+  /** Newest first. A bad cursor or limit throws a 400 `Problem`. */
+  list(filter: AuditFilter, page?: PageRequest): Promise<Page<AuditRecord>>;
+  /** Every matching record, newest first, read in batches. */
+  stream(filter: AuditFilter): AsyncIterable<AuditRecord>;
+}
+
+/** `active` until kubevend revokes it or the reaper has cleaned it up after `expiresAt`. */
+export type IssuanceState = 'active' | 'expired' | 'revoked';
+
+export interface IssuanceInput {
+  id: string;
+  pipeline: string;
+  issuer: string;
+  subject: string;
+  cluster: string;
+  namespace: string;
+  serviceAccount: string;
+  tokenKind: TokenKind;
+  kubeTokenJti: string | null;
+  objects: KubeObjectRef[];
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+export interface Issuance extends IssuanceInput {
+  state: IssuanceState;
+  revokedAt: Date | null;
+  revokedBy: string | null;
+  expiredAt: Date | null;
+}
+
+export interface IssuanceFilter {
+  pipeline?: string;
+  cluster?: string;
+  state?: IssuanceState;
+}
+
+export interface IssuanceStore {
+  create(issuance: IssuanceInput): Promise<Issuance>;
+  get(id: string): Promise<Issuance | undefined>;
+  /** Newest first (by `createdAt`). */
+  list(filter: IssuanceFilter, page?: PageRequest): Promise<Page<Issuance>>;
+  /** Active -> revoked. False when the issuance is unknown or no longer active (another replica won). */
+  markRevoked(id: string, at: Date, by: string): Promise<boolean>;
+  /** Active -> expired, once its objects are gone. False when unknown or no longer active. */
+  markExpired(id: string, at: Date): Promise<boolean>;
+  /** Active issuances whose expiry is at or before `now`, oldest expiry first. */
+  listDue(now: Date, limit?: number): Promise<Issuance[]>;
+}
+
+export interface Store {
+  replay: ReplayGuard;
+  audit: AuditLedger;
+  issuances: IssuanceStore;
+  close(): Promise<void>;
+}

@@ -1,0 +1,32 @@
+import type { Kysely } from 'kysely';
+import type { ReplayGuard } from './ports.ts';
+import type { Database } from './schema.ts';
+
+export function createReplayGuard(db: Kysely<Database>, now: () => Date = () => new Date()): ReplayGuard {
+  return {
+    async acceptOnce(issuer, jti, expiresAt) {
+      // One statement, decided by the primary key, so whichever process gets there first wins. An
+      // entry whose token has expired no longer counts: it is taken over, as if it had been pruned.
+      const result = await db
+        .insertInto('replay')
+        .values({ issuer, jti, expires_at_ms: expiresAt.getTime() })
+        .onConflict((oc) =>
+          oc
+            .columns(['issuer', 'jti'])
+            .doUpdateSet({ expires_at_ms: (eb) => eb.ref('excluded.expires_at_ms') })
+            .where('replay.expires_at_ms', '<=', now().getTime()),
+        )
+        .executeTakeFirst();
+      return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
+    },
+
+    async release(issuer, jti) {
+      await db.deleteFrom('replay').where('issuer', '=', issuer).where('jti', '=', jti).execute();
+    },
+
+    async pruneReplay(at) {
+      const result = await db.deleteFrom('replay').where('expires_at_ms', '<=', at.getTime()).executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+  };
+}

@@ -1,0 +1,77 @@
+// The tables as the query layer sees them, the same on both engines. Times are integer
+// milliseconds since the epoch (sortable and comparable alike everywhere); JSON is stored as text.
+
+export interface AuditRecordsTable {
+  id: number;
+  time_ms: number;
+  request_id: string | null;
+  kind: string;
+  outcome: string;
+  reason_code: string | null;
+  reason: string | null;
+  client_address: string | null;
+  issuer: string | null;
+  claims: string;
+  /** Copies of `claims.repository` and `claims.project`, so that they can be filtered on. */
+  claim_repository: string | null;
+  claim_project: string | null;
+  pipeline: string | null;
+  grant_name: string | null;
+  cluster: string | null;
+  namespace: string | null;
+  service_account: string | null;
+  objects: string;
+  requested_ttl_seconds: number | null;
+  actual_ttl_seconds: number | null;
+  audiences: string;
+  token_kind: string | null;
+  kube_token_jti: string | null;
+  token_fingerprint: string | null;
+  issuance_id: string | null;
+  prev_hash: string;
+  hash: string;
+}
+
+/** One row (id 1): the chain's head, locked by every append, and the anchor left by pruning. */
+export interface AuditChainTable {
+  id: number;
+  last_id: number;
+  head_hash: string;
+  anchor_id: number;
+  anchor_hash: string;
+}
+
+export interface ReplayTable {
+  issuer: string;
+  jti: string;
+  expires_at_ms: number;
+}
+
+export interface IssuancesTable {
+  id: string;
+  pipeline: string;
+  issuer: string;
+  subject: string;
+  cluster: string;
+  namespace: string;
+  service_account: string;
+  token_kind: string;
+  kube_token_jti: string | null;
+  objects: string;
+  created_at_ms: number;
+  expires_at_ms: number;
+  state: string;
+  revoked_at_ms: number | null;
+  revoked_by: string | null;
+  expired_at_ms: number | null;
+}
+
+export interface Database {
+  audit_records: AuditRecordsTable;
+  audit_chain: AuditChainTable;
+  replay: ReplayTable;
+  issuances: IssuancesTable;
+}
+
+/** Hash before the first record ever appended. */
+export const genesisHash = '0'.repeat(64);

@@ -1,0 +1,104 @@
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { openStore } from '../src/store/open.ts';
+import type { Issuance, IssuanceInput } from '../src/store/ports.ts';
+import { engines, freshStore } from './helpers/store.ts';
+
+const minute = 60_000;
+
+function issuance(overrides: Partial<IssuanceInput> = {}): IssuanceInput {
+  const createdAt = new Date();
+  return {
+    id: randomUUID(),
+    pipeline: 'web-deploy',
+    issuer: 'https://ci.example.com',
+    subject: 'repo:acme/web:ref:refs/heads/main',
+    cluster: 'prod-eu',
+    namespace: 'web',
+    serviceAccount: 'deployer',
+    tokenKind: 'short-lived',
+    kubeTokenJti: randomUUID(),
+    objects: [{ kind: 'Secret', name: 'kubevend-anchor', namespace: 'web' }],
+    createdAt,
+    expiresAt: new Date(createdAt.getTime() + 15 * minute),
+    ...overrides,
+  };
+}
+
+describe.each(engines)('IssuanceStore on $name', (engine) => {
+  const t = freshStore(engine, 'all');
+
+  it('when an issuance is created, then it reads back active with everything recorded', async () => {
+    const input = issuance({ tokenKind: 'durable', kubeTokenJti: null });
+    const created = await t.store.issuances.create(input);
+    expect(created).toEqual({ ...input, state: 'active', revokedAt: null, revokedBy: null, expiredAt: null });
+    expect(await t.store.issuances.get(input.id)).toEqual(created);
+    expect(await t.store.issuances.get('no-such-issuance')).toBeUndefined();
+  });
+
+  it('when an issuance is revoked, then it stays revoked and neither a second revoke nor the reaper changes it', async () => {
+    const { id } = await t.store.issuances.create(issuance());
+    const at = new Date();
+    expect(await t.store.issuances.markRevoked(id, at, 'operator:ada')).toBe(true);
+    expect(await t.store.issuances.markRevoked(id, new Date(), 'operator:bob')).toBe(false);
+    expect(await t.store.issuances.markExpired(id, new Date())).toBe(false);
+    expect(await t.store.issuances.get(id)).toMatchObject({ state: 'revoked', revokedAt: at, revokedBy: 'operator:ada', expiredAt: null });
+    expect(await t.store.issuances.markRevoked('no-such-issuance', at, 'operator:ada')).toBe(false);
+  });
+
+  it('when an issuance has expired, then the reaper finds it due, and once marked expired, no longer', async () => {
+    const now = new Date();
+    const past = await t.store.issuances.create(issuance({ pipeline: 'reaped', expiresAt: new Date(now.getTime() - minute) }));
+    const older = await t.store.issuances.create(issuance({ pipeline: 'reaped', expiresAt: new Date(now.getTime() - 2 * minute) }));
+    const live = await t.store.issuances.create(issuance({ pipeline: 'reaped' }));
+    const due = (await t.store.issuances.listDue(now)).map((i) => i.id);
+    expect(due).toEqual(expect.arrayContaining([older.id, past.id]));
+    expect(due.indexOf(older.id)).toBeLessThan(due.indexOf(past.id));
+    expect(due).not.toContain(live.id);
+
+    expect(await t.store.issuances.markExpired(past.id, now)).toBe(true);
+    expect(await t.store.issuances.markExpired(past.id, now)).toBe(false);
+    expect(await t.store.issuances.markRevoked(past.id, now, 'operator:ada')).toBe(false);
+    expect(await t.store.issuances.get(past.id)).toMatchObject({ state: 'expired', expiredAt: now, revokedAt: null });
+    expect((await t.store.issuances.listDue(now)).map((i) => i.id)).not.toContain(past.id);
+    expect(await t.store.issuances.listDue(now, 1)).toHaveLength(1);
+  });
+
+  it('when two replicas race to revoke and reap one issuance, then exactly one of them wins', async () => {
+    const { id } = await t.store.issuances.create(issuance({ expiresAt: new Date(Date.now() - minute) }));
+    const other = await openStore(t.database.url);
+    try {
+      const outcomes = await Promise.all([t.store.issuances.markExpired(id, new Date()), other.issuances.markRevoked(id, new Date(), 'operator:ada')]);
+      expect(outcomes.filter(Boolean)).toHaveLength(1);
+      expect((await t.store.issuances.get(id))!.state).toBe(outcomes[0] ? 'expired' : 'revoked');
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('when listing by pipeline, cluster and state, then pages come newest first and each issuance once', async () => {
+    const base = Date.UTC(2025, 0, 1);
+    const made: Issuance[] = [];
+    for (let i = 0; i < 7; i++) {
+      // Two issuances share each creation time, so paging must break ties by id.
+      const createdAt = new Date(base + Math.floor(i / 2) * minute);
+      made.push(await t.store.issuances.create(issuance({ pipeline: 'paged', cluster: i % 3 === 0 ? 'prod-us' : 'prod-eu', createdAt })));
+    }
+    await t.store.issuances.markRevoked(made[1]!.id, new Date(), 'operator:ada');
+    const expected = made.toSorted((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : -1));
+
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await t.store.issuances.list({ pipeline: 'paged' }, { limit: 3, ...(cursor ? { cursor } : {}) });
+      seen.push(...page.items.map((i) => i.id));
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual(expected.map((i) => i.id));
+
+    const usIds = (await t.store.issuances.list({ pipeline: 'paged', cluster: 'prod-us' })).items.map((i) => i.id);
+    expect(usIds).toEqual(expected.filter((i) => i.cluster === 'prod-us').map((i) => i.id));
+    expect((await t.store.issuances.list({ pipeline: 'paged', state: 'revoked' })).items.map((i) => i.id)).toEqual([made[1]!.id]);
+    await expect(t.store.issuances.list({}, { cursor: 'bogus' })).rejects.toMatchObject({ status: 400, code: 'cursor_invalid' });
+  });
+});
