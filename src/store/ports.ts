@@ -112,8 +112,10 @@ export type ChainVerification =
 /** The tamper-evident audit ledger. `append` fails closed: no record, no credential. */
 export interface AuditLedger {
   append(record: AuditRecordInput): Promise<AuditRecord>;
-  /** Walks the chain from the prune anchor; `count` is the records checked before any break. A prune
-   * running at the same time can make it report records missing: verify and prune on one schedule. */
+  /**
+   * Walks the chain from the prune anchor; `count` is the records checked before any break. A prune
+   * running at the same time can make it report records missing: verify and prune on one schedule.
+   */
   verify(): Promise<ChainVerification>;
   /** Removes the oldest records, up to the first one at or after `olderThan`; returns how many. */
   prune(olderThan: Date): Promise<number>;
