@@ -8,19 +8,27 @@ import { credentialRoutes } from './routes/credentials/index.ts';
 import { docsRoutes } from './routes/docs/index.ts';
 import { explainRoutes } from './routes/explain/index.ts';
 import { healthRoutes } from './routes/health/index.ts';
+import { issuanceRoutes } from './routes/issuances/index.ts';
 import { metricsRoutes } from './routes/metrics/index.ts';
 import { createAuthenticator } from './services/authenticate.ts';
 import { createExplainService } from './services/explain.ts';
 import { createCredentialService } from './services/issue-credentials.ts';
-import type { KubeGateway, PolicySource, ReplayGuard } from './services/ports.ts';
+import { createIssuanceEngine } from './services/issuance-engine.ts';
+import { createIssuanceQueries } from './services/issuance-queries.ts';
+import type { KubeGateway, PolicySource } from './services/ports.ts';
+import { createRevocationService } from './services/revoke.ts';
+import type { Store } from './store/ports.ts';
 
 export interface AppDeps {
   policy: PolicySource;
   kube: KubeGateway;
-  replay: ReplayGuard;
+  store: Store;
+  /** Key of the HMAC fingerprints of issued tokens in the ledger. */
+  fingerprintKey: Buffer;
   metrics?: Metrics;
   logger?: FastifyBaseLogger;
   trustProxy?: boolean;
+  durableTokenTimeoutMs?: number;
 }
 
 /** Builds the HTTP app from explicit dependencies; `server.ts` passes the real ones. */
@@ -40,13 +48,20 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     reply.header('x-request-id', request.id);
   });
 
-  const authenticator = createAuthenticator(deps);
+  const authenticator = createAuthenticator({ policy: deps.policy, replay: deps.store.replay });
+  const engine = createIssuanceEngine(deps.kube, { ...(deps.durableTokenTimeoutMs ? { durableTokenTimeoutMs: deps.durableTokenTimeoutMs } : {}) });
+  const services = { ...deps, authenticator, engine, ...(deps.logger ? { logger: deps.logger } : {}) };
   await app.register(problemsPlugin);
   await app.register(openapiPlugin);
   await app.register(healthRoutes, { policy: deps.policy });
   await app.register(metricsRoutes, { metrics: deps.metrics ?? createMetrics() });
-  await app.register(credentialRoutes, { credentials: createCredentialService({ ...deps, authenticator }) });
-  await app.register(explainRoutes, { explain: createExplainService({ ...deps, authenticator }) });
+  await app.register(credentialRoutes, { credentials: createCredentialService(services) });
+  await app.register(explainRoutes, { explain: createExplainService(services) });
+  await app.register(issuanceRoutes, {
+    authenticator,
+    queries: createIssuanceQueries(services),
+    revocations: createRevocationService(services),
+  });
   await app.register(docsRoutes);
   return app;
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { durationSchema } from './policy/duration.ts';
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -8,11 +9,16 @@ const configSchema = z.object({
   KUBEVEND_HOST: z.string().min(1).default('127.0.0.1').describe('Address to listen on'),
   KUBEVEND_PORT: z.coerce.number().int().min(0).max(65535).default(8080).describe('Port to listen on'),
   KUBEVEND_LOG_LEVEL: z.enum(logLevels).default('info'),
-  KUBEVEND_TRUST_PROXY: z
-    .enum(['true', 'false'])
-    .default('false')
-    .transform((v) => v === 'true')
+  KUBEVEND_TRUST_PROXY: z.enum(['true', 'false']).default('false').transform((v) => v === 'true')
     .describe('Take the client address from X-Forwarded-For'),
+  KUBEVEND_DATABASE_URL: z.string().min(1).default('sqlite://kubevend.db')
+    .describe('sqlite:///path/file.db (embedded, one replica) or postgres://… (several replicas)'),
+  KUBEVEND_FINGERPRINT_KEY_FILE: z.string().min(1).optional()
+    .describe('Key (32+ bytes) for the HMAC fingerprints of issued tokens; beside a SQLite file it is made on first start'),
+  KUBEVEND_REAPER_INTERVAL: z.union([z.literal('0').transform(() => 0), durationSchema]).default(60)
+    .describe('How often expired and orphaned objects are removed; 0 turns the reaper off'),
+  KUBEVEND_DURABLE_TOKEN_TIMEOUT: durationSchema.default(30)
+    .describe('How long to wait for the token controller to fill a durable token'),
 });
 
 export type Config = {
@@ -21,6 +27,10 @@ export type Config = {
   port: number;
   logLevel: (typeof logLevels)[number];
   trustProxy: boolean;
+  databaseUrl: string;
+  fingerprintKeyFile?: string;
+  reaperIntervalSeconds: number;
+  durableTokenTimeoutSeconds: number;
 };
 
 export class ConfigError extends Error {}
@@ -28,6 +38,7 @@ export class ConfigError extends Error {}
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = configSchema.safeParse(env);
   if (!parsed.success) {
+    // Name the variable, never echo its value: it may be a URL with a password.
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(`invalid environment:\n${lines.join('\n')}`);
   }
@@ -38,5 +49,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: e.KUBEVEND_PORT,
     logLevel: e.KUBEVEND_LOG_LEVEL,
     trustProxy: e.KUBEVEND_TRUST_PROXY,
+    databaseUrl: e.KUBEVEND_DATABASE_URL,
+    ...(e.KUBEVEND_FINGERPRINT_KEY_FILE ? { fingerprintKeyFile: e.KUBEVEND_FINGERPRINT_KEY_FILE } : {}),
+    reaperIntervalSeconds: e.KUBEVEND_REAPER_INTERVAL,
+    durableTokenTimeoutSeconds: e.KUBEVEND_DURABLE_TOKEN_TIMEOUT,
   };
 }

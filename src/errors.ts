@@ -28,13 +28,17 @@ const catalogue = {
   body_too_large: [413, 'The request body is too large'],
   unsupported_media_type: [415, 'The request body must be application/json'],
   route_not_found: [404, 'No such route'],
+  issuance_not_found: [404, 'No such issuance, or not one the caller may see'],
   method_not_allowed: [405, 'Method not allowed'],
   kube_object_not_found: [404, 'A Kubernetes object the grant needs does not exist'],
   kube_forbidden: [502, 'The Kubernetes API server refused kubevend a permission it needs'],
   kube_rejected: [502, 'The Kubernetes API server rejected the request'],
   kube_error: [502, 'The Kubernetes API server failed'],
   kube_timeout: [504, 'The Kubernetes API server did not answer in time'],
+  durable_token_timeout: [504, 'The token controller did not fill the durable token in time'],
+  rbac_escalation_refused: [502, 'The API server refused a role kubevend may not grant'],
   cluster_unreachable: [503, 'The Kubernetes API server cannot be reached'],
+  store_unavailable: [503, 'The audit ledger cannot be written, so nothing is issued'],
   internal_error: [500, 'Internal error'],
 } as const satisfies Record<string, readonly [number, string]>;
 

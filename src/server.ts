@@ -2,12 +2,14 @@ import closeWithGrace from 'close-with-grace';
 import { pino } from 'pino';
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
+import { loadFingerprintKey } from './fingerprint-key.ts';
 import { createKubeGateway } from './kube/gateway.ts';
 import { loggerOptions } from './logger.ts';
 import { createMetrics } from './metrics.ts';
 import { PolicyError } from './policy/load.ts';
 import { watchPolicyFile } from './policy/watch.ts';
-import { memoryReplayGuard } from './store/memory-replay-guard.ts';
+import { createReaper } from './services/reaper.ts';
+import { openStore } from './store/open.ts';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -21,21 +23,28 @@ async function main(): Promise<void> {
     },
   });
   metrics.policyReloadOk.set(1);
-  // Clusters are wired at start: a policy reload changes issuers, pipelines and operators.
-  const app = await buildApp({
-    policy,
-    kube: createKubeGateway(policy.current().clusters),
-    replay: memoryReplayGuard(),
-    metrics,
-    logger,
-    trustProxy: config.trustProxy,
+  const fingerprintKey = await loadFingerprintKey(config.fingerprintKeyFile, config.databaseUrl);
+  const store = await openStore(config.databaseUrl).catch((err: Error) => {
+    throw new ConfigError(`KUBEVEND_DATABASE_URL: ${err.message}`);
   });
+  // Clusters are wired at start: a policy reload changes issuers, pipelines and operators.
+  const kube = createKubeGateway(policy.current().clusters);
+  const app = await buildApp({
+    policy, kube, store, fingerprintKey, metrics, logger,
+    trustProxy: config.trustProxy,
+    durableTokenTimeoutMs: config.durableTokenTimeoutSeconds * 1000,
+  });
+  const stopReaper = config.reaperIntervalSeconds > 0
+    ? createReaper({ policy, kube, store, logger }).start(config.reaperIntervalSeconds * 1000)
+    : () => {};
   process.on('SIGHUP', () => void policy.reload());
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'closing after an error');
     else app.log.info({ signal }, 'closing');
+    stopReaper();
     policy.close();
     await app.close();
+    await store.close();
   });
   await app.listen({ host: config.host, port: config.port });
 }

@@ -59,7 +59,7 @@ describe('POST /v1/explain and how the policy decides', () => {
     expect(res.json()).toMatchObject({
       decision: 'granted',
       identity: { issuer: 'ci', subject: 'repo:acme/web:ref:refs/heads/main' },
-      grant: { pipeline: 'web-prod', namespace: prod, serviceAccount: 'deployer', ttlSeconds: 1200 },
+      grant: { pipeline: 'web-prod', namespace: prod, access: { mode: 'existing', serviceAccount: 'deployer' }, ttlSeconds: 1200 },
     });
   });
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A real, throwaway Kubernetes control plane on loopback: etcd, kube-apiserver (RBAC) and
-# kube-controller-manager (token, service-account, role-aggregation, namespace and root-CA controllers).
+# kube-controller-manager (token, service-account, role-aggregation, namespace, root-CA and garbage-
+# collector controllers).
 #
 #   control-plane.sh start DIR   build what is missing, make the PKI, start everything, wait for /readyz,
 #                                write DIR/admin.kubeconfig; prints the kubeconfig path on its last line
@@ -131,7 +132,7 @@ start() {
 
   "$bin/kube-controller-manager" \
     --kubeconfig "$dir/admin.kubeconfig" \
-    --controllers serviceaccount-token-controller,serviceaccount-controller,clusterrole-aggregation-controller,namespace-controller,root-ca-certificate-publisher-controller \
+    --controllers serviceaccount-token-controller,serviceaccount-controller,clusterrole-aggregation-controller,namespace-controller,root-ca-certificate-publisher-controller,garbage-collector-controller \
     --service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt" \
     --leader-elect=false --secure-port 0 \
     > "$dir/logs/kube-controller-manager.log" 2>&1 &

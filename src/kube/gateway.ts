@@ -1,47 +1,122 @@
 import { readFileSync } from 'node:fs';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
 import { Problem } from '../errors.ts';
 import type { ClusterPolicy } from '../policy/schema.ts';
-import type { ClusterEndpoint, KubeGateway } from '../services/ports.ts';
+import type { ClusterEndpoint, KubeGateway, ManagedKind } from '../services/ports.ts';
 import { kubeProblem } from './problems.ts';
+import { waitForSecretToken } from './secret-token.ts';
 
 interface ClusterClient {
+  kc: KubeConfig;
   endpoint: ClusterEndpoint;
   core: CoreV1Api;
+  objects: KubernetesObjectApi;
 }
 
+const apiVersions: Record<ManagedKind, string> = {
+  Secret: 'v1',
+  ServiceAccount: 'v1',
+  Role: 'rbac.authorization.k8s.io/v1',
+  ClusterRole: 'rbac.authorization.k8s.io/v1',
+  RoleBinding: 'rbac.authorization.k8s.io/v1',
+  ClusterRoleBinding: 'rbac.authorization.k8s.io/v1',
+};
+
+/** How long one Kubernetes call may take before the caller gets a 504. */
+const DEFAULT_CALL_TIMEOUT_MS = 15_000;
+
 /** The only place kubevend talks to Kubernetes: one client per named cluster. */
-export function createKubeGateway(clusters: ClusterPolicy[]): KubeGateway {
+export function createKubeGateway(clusters: ClusterPolicy[], options: { callTimeoutMs?: number } = {}): KubeGateway {
   const clients = new Map(clusters.map((c) => [c.name, clusterClient(c)]));
+  const timeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
   const client = (name: string): ClusterClient => {
     const found = clients.get(name);
     if (!found) throw new Problem('cluster_unknown', `no cluster named "${name}" is configured`);
     return found;
   };
+  /** Runs one call with a deadline; every failure leaves as a stable problem. */
+  const call = async <T>(what: string, run: () => Promise<T>): Promise<T> => {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Problem('kube_timeout', `the API server did not answer within ${timeoutMs} ms (${what})`)), timeoutMs);
+    });
+    try {
+      return await Promise.race([run(), deadline]);
+    } catch (err) {
+      throw kubeProblem(err, what);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
 
   return {
     endpoint: (cluster) => client(cluster).endpoint,
 
-    async createServiceAccountToken({ cluster, namespace, serviceAccount, ttlSeconds, audiences }) {
-      const what = `ServiceAccount ${namespace}/${serviceAccount} in cluster "${cluster}"`;
-      try {
+    createServiceAccountToken: ({ cluster, namespace, serviceAccount, ttlSeconds, audiences, boundSecret }) =>
+      call(`ServiceAccount ${namespace}/${serviceAccount} in cluster "${cluster}"`, async () => {
         const response = await client(cluster).core.createNamespacedServiceAccountTokenWithHttpInfo({
           name: serviceAccount,
           namespace,
-          body: { spec: { expirationSeconds: ttlSeconds, audiences: audiences ?? [] } },
+          body: {
+            spec: {
+              expirationSeconds: ttlSeconds,
+              audiences: audiences ?? [],
+              ...(boundSecret ? { boundObjectRef: { apiVersion: 'v1', kind: 'Secret', ...boundSecret } } : {}),
+            },
+          },
         });
         const status = response.data.status;
-        if (!status?.token || !status.expirationTimestamp) throw new Problem('kube_error', `TokenRequest for ${what} returned no token`);
-        return {
-          token: status.token,
-          expiresAt: new Date(status.expirationTimestamp),
-          warnings: parseWarnings(response.headers['warning']),
-        };
-      } catch (err) {
-        throw kubeProblem(err, what);
-      }
-    },
+        if (!status?.token || !status.expirationTimestamp) throw new Problem('kube_error', 'the TokenRequest answer holds no token');
+        return { token: status.token, expiresAt: new Date(status.expirationTimestamp), warnings: parseWarnings(response.headers['warning']) };
+      }),
+
+    create: (cluster, manifest) =>
+      call(`${manifest.kind} ${qualified(manifest.metadata)} in cluster "${cluster}"`, async () => {
+        const created = await client(cluster).objects.create(manifest as KubernetesObject);
+        return { uid: created.metadata!.uid!, resourceVersion: created.metadata!.resourceVersion! };
+      }),
+
+    delete: (cluster, ref) =>
+      call(`${ref.kind} ${qualified(ref)} in cluster "${cluster}"`, async () => {
+        const spec = { apiVersion: apiVersions[ref.kind], kind: ref.kind, metadata: { name: ref.name, ...(ref.namespace ? { namespace: ref.namespace } : {}) } };
+        try {
+          await client(cluster).objects.delete(spec, undefined, undefined, undefined, undefined, 'Background',
+            ref.uid ? { preconditions: { uid: ref.uid } } : undefined);
+          return true;
+        } catch (err) {
+          // Gone already, or replaced by another object of the same name: not ours to delete.
+          if ((err as { code?: number }).code === 404 || (err as { code?: number }).code === 409) return false;
+          throw err;
+        }
+      }),
+
+    list: (cluster, kinds, labelSelector) =>
+      call(`objects labelled ${labelSelector} in cluster "${cluster}"`, async () => {
+        const lists = await Promise.all(kinds.map(async (kind) => {
+          const list = await client(cluster).objects.list(apiVersions[kind], kind, undefined, undefined, undefined, undefined, undefined, labelSelector);
+          return list.items.map((item) => ({
+            kind,
+            name: item.metadata!.name!,
+            ...(item.metadata!.namespace ? { namespace: item.metadata!.namespace } : {}),
+            uid: item.metadata!.uid!,
+            labels: item.metadata!.labels ?? {},
+            annotations: item.metadata!.annotations ?? {},
+            createdAt: new Date(item.metadata!.creationTimestamp ?? 0),
+          }));
+        }));
+        return lists.flat();
+      }),
+
+    waitForSecretToken: (cluster, namespace, name, resourceVersion, waitMs) =>
+      waitForSecretToken(client(cluster).kc, { namespace, name, resourceVersion, timeoutMs: waitMs })
+        .catch((err) => {
+          throw kubeProblem(err, `Secret ${namespace}/${name} in cluster "${cluster}"`);
+        }),
   };
+}
+
+function qualified(meta: { name: string; namespace?: string }): string {
+  return meta.namespace ? `${meta.namespace}/${meta.name}` : meta.name;
 }
 
 function clusterClient(cluster: ClusterPolicy): ClusterClient {
@@ -53,8 +128,10 @@ function clusterClient(cluster: ClusterPolicy): ClusterClient {
   if (!current) throw new Error(`cluster "${cluster.name}": its kubeconfig has no cluster for its context`);
   const caData = current.caData ?? (current.caFile ? readFileSync(current.caFile).toString('base64') : undefined);
   return {
+    kc,
     endpoint: { server: cluster.server ?? current.server, ...(caData ? { certificateAuthorityData: caData } : {}) },
     core: kc.makeApiClient(CoreV1Api),
+    objects: KubernetesObjectApi.makeApiClient(kc),
   };
 }
 

@@ -14,6 +14,9 @@ export function kubeProblem(err: unknown, what: string): Problem {
     const status = err.code;
     const reason = apiMessage(err.body);
     if (status === 404) return new Problem('kube_object_not_found', `${what} does not exist`, { cause: err });
+    if (status === 403 && /attempting to grant RBAC permissions not currently held/.test(reason)) {
+      return new Problem('rbac_escalation_refused', `the API server refused ${what}: ${reason}`, { cause: err });
+    }
     if (status === 403) return new Problem('kube_forbidden', `the API server refused kubevend: ${reason}`, { cause: err });
     if (status === 504 || status === 408) return new Problem('kube_timeout', `the API server timed out on ${what}`, { cause: err });
     if (status >= 400 && status < 500) return new Problem('kube_rejected', `the API server rejected the request for ${what}: ${reason}`, { cause: err });
@@ -48,5 +51,5 @@ function apiMessage(body: unknown): string {
     }
   }
   const message = (parsed as { message?: unknown } | undefined)?.message;
-  return typeof message === 'string' ? message.slice(0, 300) : 'no details';
+  return typeof message === 'string' ? message.slice(0, 600) : 'no details';
 }

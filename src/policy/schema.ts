@@ -28,20 +28,60 @@ export const clusterSchema = z.strictObject({
   server: z.url().optional().describe('API server URL written into vended kubeconfigs, when it differs from the one kubevend uses'),
 }).refine((c) => (c.inCluster === true) !== (c.kubeconfig !== undefined), { message: 'set exactly one of inCluster, kubeconfig' });
 
-const ttlSchema = z
+const lifetimeSchema = (defaults: { default: number; max: number }) => z
   .strictObject({
-    default: durationSchema.default(900).describe('Lifetime when the request names none'),
-    max: durationSchema.default(3600).describe('Longest lifetime a request may get'),
+    default: durationSchema.default(defaults.default).describe('Lifetime when the request names none'),
+    max: durationSchema.default(defaults.max).describe('Longest lifetime a request may get'),
   })
   .refine((t) => t.default <= t.max, { message: 'default must not exceed max', path: ['default'] })
-  .refine((t) => t.max >= MIN_TOKEN_TTL_SECONDS, { message: `max must be at least ${MIN_TOKEN_TTL_SECONDS}s`, path: ['max'] });
+  .refine((t) => t.max >= MIN_TOKEN_TTL_SECONDS, { message: `max must be at least ${MIN_TOKEN_TTL_SECONDS}s`, path: ['max'] })
+  .default(defaults);
+
+export const tokenKinds = ['short-lived', 'durable'] as const;
+
+export const ruleSchema = z.strictObject({
+  apiGroups: z.array(z.string()).default(['']).describe('"" is the core group'),
+  resources: z.array(z.string().min(1)).optional(),
+  verbs: z.array(z.string().min(1)).min(1),
+  resourceNames: z.array(z.string().min(1)).optional(),
+  nonResourceURLs: z.array(z.string().min(1)).optional().describe('Only with scope cluster'),
+}).refine((r) => (r.resources?.length ?? 0) > 0 !== (r.nonResourceURLs?.length ?? 0) > 0, {
+  message: 'set exactly one of resources, nonResourceURLs',
+});
+export type RuleSpec = z.output<typeof ruleSchema>;
 
 export const grantSchema = z.strictObject({
   cluster: oneOrMany(label).describe('Cluster, or clusters, the grant covers; the first is the default'),
-  namespace: oneOrMany(nameOrTemplateSchema('label')).describe('Namespace, or namespaces; may be templated from claims, e.g. ci-{{repository_name}}'),
-  serviceAccount: nameOrTemplateSchema('subdomain').describe('Existing ServiceAccount whose token is issued; may be templated'),
-  ttl: ttlSchema.default({ default: 900, max: 3600 }),
+  namespace: oneOrMany(nameOrTemplateSchema('label'))
+    .describe('Namespace, or namespaces, where the credential lives (may be templated, e.g. ci-{{repository_name}}); the first is the default'),
+  serviceAccount: nameOrTemplateSchema('subdomain').optional()
+    .describe('Mode "existing": the ServiceAccount whose token is issued; may be templated'),
+  bind: z.strictObject({
+    role: kubeNameSchema.optional().describe('A Role in the grant\'s namespace'),
+    clusterRole: kubeNameSchema.optional(),
+  }).refine((b) => (b.role === undefined) !== (b.clusterRole === undefined), { message: 'set exactly one of role, clusterRole' })
+    .optional().describe('Mode "bind": a generated ServiceAccount bound to this existing Role or ClusterRole'),
+  rules: z.array(ruleSchema).min(1).optional()
+    .describe('Mode "rules": a generated Role (or ClusterRole) with these rules, a ServiceAccount and a binding'),
+  scope: z.enum(['namespace', 'cluster']).default('namespace')
+    .describe('Generated modes: bind in the namespace (RoleBinding) or cluster-wide (ClusterRoleBinding, ClusterRole)'),
+  kinds: z.array(z.enum(tokenKinds)).min(1).default(['short-lived'])
+    .describe('Token kinds a request may ask for; `durable` (a Secret-based token) only where named'),
+  ttl: lifetimeSchema({ default: 900, max: 3600 }).describe('Lifetime of short-lived tokens'),
+  durable: lifetimeSchema({ default: 86_400, max: 7 * 86_400 })
+    .describe('Lifetime of durable tokens: Kubernetes never expires them, kubevend revokes them at the end'),
   audiences: z.array(z.string().min(1)).optional().describe('Audiences of the issued token; the API server\'s default when absent'),
+}).superRefine((g, ctx) => {
+  const modes = (['serviceAccount', 'bind', 'rules'] as const).filter((m) => g[m] !== undefined);
+  if (modes.length !== 1) {
+    ctx.addIssue({ code: 'custom', path: [], message: `set exactly one mode: serviceAccount, bind or rules (found ${modes.join(', ') || 'none'})` });
+  }
+  if (g.scope === 'cluster' && (g.serviceAccount !== undefined || g.bind?.role !== undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['scope'], message: 'scope cluster needs bind.clusterRole or rules' });
+  }
+  if (g.scope === 'namespace' && g.rules?.some((r) => r.nonResourceURLs)) {
+    ctx.addIssue({ code: 'custom', path: ['rules'], message: 'nonResourceURLs need scope cluster' });
+  }
 });
 
 export const pipelineSchema = z.strictObject({

@@ -2,7 +2,8 @@ import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } 
 import { Problem } from '../errors.ts';
 import { IssuerUnavailableError } from '../policy/issuer-keys.ts';
 import type { LoadedIssuer } from '../policy/load.ts';
-import type { PolicySource, ReplayGuard } from './ports.ts';
+import type { ReplayGuard } from '../store/ports.ts';
+import type { PolicySource } from './ports.ts';
 
 /** Larger tokens are refused before any parsing. */
 export const MAX_TOKEN_BYTES = 16 * 1024;

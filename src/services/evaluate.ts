@@ -1,7 +1,7 @@
 import { Problem, type ProblemCode } from '../errors.ts';
 import type { LoadedPolicy } from '../policy/load.ts';
 import { claimMismatches, type ClaimMismatch } from '../policy/match.ts';
-import { MIN_TOKEN_TTL_SECONDS, type GrantPolicy, type PipelinePolicy } from '../policy/schema.ts';
+import { MIN_TOKEN_TTL_SECONDS, type GrantPolicy, type PipelinePolicy, type RuleSpec } from '../policy/schema.ts';
 import { renderName, templateClaims } from '../policy/template.ts';
 import type { CallerIdentity } from './authenticate.ts';
 
@@ -12,7 +12,17 @@ export interface CredentialAsk {
   serviceAccount?: string;
   ttlSeconds?: number;
   audiences?: string[];
+  kind?: TokenKind;
 }
+
+export type TokenKind = 'short-lived' | 'durable';
+export type Scope = 'namespace' | 'cluster';
+
+/** How the credential gets its permissions. */
+export type Access =
+  | { mode: 'existing'; serviceAccount: string }
+  | { mode: 'bind'; roleRef: { kind: 'Role' | 'ClusterRole'; name: string }; scope: Scope }
+  | { mode: 'rules'; rules: RuleSpec[]; scope: Scope };
 
 /** The grant a request gets. */
 export interface PolicyDecision {
@@ -20,7 +30,8 @@ export interface PolicyDecision {
   grantIndex: number;
   cluster: string;
   namespace: string;
-  serviceAccount: string;
+  access: Access;
+  tokenKind: TokenKind;
   ttlSeconds: number;
   audiences?: string[];
 }
@@ -73,6 +84,13 @@ export function decide(policy: LoadedPolicy, identity: CallerIdentity, ask: Cred
   return decision;
 }
 
+/** Whether a pipeline's issuer, claims and conditions all hold for an identity. */
+export function pipelineApplies(pipeline: PipelinePolicy, identity: CallerIdentity): boolean {
+  const claims = identity.claims as Record<string, unknown>;
+  return pipeline.issuer === identity.issuer && claimMismatches(pipeline.match, claims).length === 0
+    && claimMismatches(pipeline.conditions, claims).length === 0;
+}
+
 function evaluatePipeline(p: PipelinePolicy, issuer: string, claims: Record<string, unknown>, ask: CredentialAsk): PipelineEvaluation {
   const result = (stage: PipelineEvaluation['stage'], mismatches: ClaimMismatch[] = [], grants: GrantEvaluation[] = []) =>
     ({ pipeline: p.name, stage, mismatches, grants });
@@ -85,7 +103,7 @@ function evaluatePipeline(p: PipelinePolicy, issuer: string, claims: Record<stri
   return result(grants.some((g) => g.fits) ? 'granted' : 'grants', [], grants);
 }
 
-type Rendered = { cluster: string[]; namespace: string[]; serviceAccount: string };
+type Rendered = { cluster: string[]; namespace: string[]; access: Access };
 
 function renderGrant(grant: GrantPolicy, claims: Record<string, unknown>): Rendered | string {
   const namespace: string[] = [];
@@ -94,9 +112,18 @@ function renderGrant(grant: GrantPolicy, claims: Record<string, unknown>): Rende
     if (!r.ok) return `namespace ${r.reason}`;
     namespace.push(r.value);
   }
-  const sa = renderName(grant.serviceAccount, claims, 'subdomain');
-  if (!sa.ok) return `serviceAccount ${sa.reason}`;
-  return { cluster: grant.cluster, namespace, serviceAccount: sa.value };
+  let access: Access;
+  if (grant.serviceAccount !== undefined) {
+    const sa = renderName(grant.serviceAccount, claims, 'subdomain');
+    if (!sa.ok) return `serviceAccount ${sa.reason}`;
+    access = { mode: 'existing', serviceAccount: sa.value };
+  } else if (grant.bind) {
+    const roleRef = grant.bind.role ? { kind: 'Role' as const, name: grant.bind.role } : { kind: 'ClusterRole' as const, name: grant.bind.clusterRole! };
+    access = { mode: 'bind', roleRef, scope: grant.scope };
+  } else {
+    access = { mode: 'rules', rules: grant.rules!, scope: grant.scope };
+  }
+  return { cluster: grant.cluster, namespace, access };
 }
 
 function grantFit(grant: GrantPolicy, claims: Record<string, unknown>, ask: CredentialAsk): { fits: boolean; reason?: string } {
@@ -104,9 +131,10 @@ function grantFit(grant: GrantPolicy, claims: Record<string, unknown>, ask: Cred
   if (typeof rendered === 'string') return { fits: false, reason: rendered };
   if (ask.cluster !== undefined && !rendered.cluster.includes(ask.cluster)) return { fits: false, reason: `cluster "${ask.cluster}" is not granted` };
   if (ask.namespace !== undefined && !rendered.namespace.includes(ask.namespace)) return { fits: false, reason: `namespace "${ask.namespace}" is not granted` };
-  if (ask.serviceAccount !== undefined && ask.serviceAccount !== rendered.serviceAccount) {
+  if (ask.serviceAccount !== undefined && (rendered.access.mode !== 'existing' || ask.serviceAccount !== rendered.access.serviceAccount)) {
     return { fits: false, reason: `serviceAccount "${ask.serviceAccount}" is not granted` };
   }
+  if (!grant.kinds.includes(ask.kind ?? 'short-lived')) return { fits: false, reason: `${ask.kind} tokens are not granted` };
   // A caller may narrow the audiences to those the grant allows, never widen them.
   const extra = ask.audiences?.filter((a) => !grant.audiences?.includes(a));
   if (extra?.length) return { fits: false, reason: `audiences ${extra.join(', ')} are not granted` };
@@ -117,13 +145,16 @@ function decisionFor(pipeline: PipelinePolicy, index: number, claims: Record<str
   const grant = pipeline.grants[index]!;
   const rendered = renderGrant(grant, claims) as Rendered;
   const audiences = ask.audiences ?? grant.audiences;
+  const tokenKind = ask.kind ?? 'short-lived';
+  const lifetime = tokenKind === 'durable' ? grant.durable : grant.ttl;
   return {
     pipeline: pipeline.name,
     grantIndex: index,
     cluster: ask.cluster ?? rendered.cluster[0]!,
     namespace: ask.namespace ?? rendered.namespace[0]!,
-    serviceAccount: rendered.serviceAccount,
-    ttlSeconds: Math.min(Math.max(ask.ttlSeconds ?? grant.ttl.default, MIN_TOKEN_TTL_SECONDS), grant.ttl.max),
+    access: rendered.access,
+    tokenKind,
+    ttlSeconds: Math.min(Math.max(ask.ttlSeconds ?? lifetime.default, MIN_TOKEN_TTL_SECONDS), lifetime.max),
     ...(audiences ? { audiences } : {}),
   };
 }

@@ -1,60 +1,118 @@
-import { randomUUID } from 'node:crypto';
-import type { Authenticator } from './authenticate.ts';
-import { decide, type CredentialAsk } from './evaluate.ts';
-import { renderKubeconfig } from './kubeconfig.ts';
-import type { KubeGateway, PolicySource } from './ports.ts';
-
-export interface IssuedCredential {
-  issuanceId: string;
-  pipeline: string;
-  cluster: string;
-  namespace: string;
-  serviceAccount: string;
-  expiresAt: Date;
-  kubeconfig: string;
-  warnings: string[];
-}
+import { Problem } from '../errors.ts';
+import type { Store } from '../store/ports.ts';
+import { tokenFingerprint, whatWasDecided, whoAsked, type RequestContext } from './audit-facts.ts';
+import type { Authenticator, CallerIdentity } from './authenticate.ts';
+import type { IssuedWithEndpoint } from './credential-formats.ts';
+import { decide, type CredentialAsk, type PolicyDecision } from './evaluate.ts';
+import type { IssuanceEngine, IssuedAccess } from './issuance-engine.ts';
+import { newIssuanceId } from './issuance-id.ts';
+import type { KubeGateway, PolicySource, ServiceLogger } from './ports.ts';
 
 export interface CredentialServiceDeps {
   policy: PolicySource;
   kube: KubeGateway;
+  store: Store;
   authenticator: Authenticator;
+  engine: IssuanceEngine;
+  fingerprintKey: Buffer;
+  logger?: ServiceLogger;
 }
 
-/** Authenticates the CI token, decides by policy and issues a short-lived ServiceAccount token. */
-export function createCredentialService({ policy, kube, authenticator }: CredentialServiceDeps) {
-  return {
-    async issue(ciToken: string | undefined, ask: CredentialAsk): Promise<IssuedCredential> {
-      const identity = await authenticator.authenticate(ciToken);
-      try {
-        const decision = decide(policy.current(), identity, ask);
-        const endpoint = kube.endpoint(decision.cluster);
-        const issued = await kube.createServiceAccountToken({
-          cluster: decision.cluster,
-          namespace: decision.namespace,
-          serviceAccount: decision.serviceAccount,
-          ttlSeconds: decision.ttlSeconds,
-          ...(decision.audiences ? { audiences: decision.audiences } : {}),
+export interface IssuedCredential {
+  pipeline: string;
+  /** One entry per cluster, in the order asked; the first is the kubeconfig's current context. */
+  issued: IssuedWithEndpoint[];
+}
+
+/** Problems that say "no" to the caller, as opposed to kubevend or Kubernetes failing. */
+export function isDenial(problem: Problem): boolean {
+  return problem.status < 500 && !problem.code.startsWith('kube_');
+}
+
+/**
+ * Authenticates the CI token, decides by policy, issues in every asked cluster (all or nothing) and
+ * records it. Fail closed: when the ledger cannot be written, what was created is deleted and the
+ * caller gets no credential.
+ */
+export function createCredentialService(deps: CredentialServiceDeps) {
+  const { policy, kube, store, authenticator, engine } = deps;
+
+  async function recordRefusal(context: RequestContext, identity: CallerIdentity | undefined, err: unknown, decision?: PolicyDecision) {
+    const problem = err instanceof Problem ? err : new Problem('internal_error', 'issuance failed');
+    try {
+      await store.audit.append({
+        kind: 'issuance',
+        outcome: isDenial(problem) ? 'denied' : 'failed',
+        reasonCode: problem.code,
+        reason: problem.message,
+        ...whoAsked(context, identity),
+        ...(decision ? whatWasDecided(decision) : {}),
+      });
+    } catch (auditErr) {
+      deps.logger?.error({ err: (auditErr as Error).message, code: problem.code }, 'audit record of a refused request could not be written');
+    }
+  }
+
+  async function record(identity: CallerIdentity, context: RequestContext, decisions: PolicyDecision[], issued: IssuedAccess[], ask: CredentialAsk) {
+    try {
+      for (const [i, access] of issued.entries()) {
+        const decision = decisions[i]!;
+        await store.issuances.create({
+          id: access.issuanceId, pipeline: decision.pipeline, issuer: identity.issuer, subject: identity.subject ?? '',
+          cluster: access.cluster, namespace: access.namespace, serviceAccount: access.serviceAccount,
+          tokenKind: decision.tokenKind, kubeTokenJti: access.kubeTokenJti ?? null, objects: access.objects.map(stripUid),
+          createdAt: new Date(), expiresAt: access.expiresAt,
         });
+        await store.audit.append({
+          kind: 'issuance', outcome: 'granted',
+          ...whoAsked(context, identity), ...whatWasDecided(decision),
+          serviceAccount: access.serviceAccount, objects: access.objects.map(stripUid),
+          requestedTtlSeconds: ask.ttlSeconds ?? null,
+          actualTtlSeconds: Math.round((access.expiresAt.getTime() - Date.now()) / 1000),
+          kubeTokenJti: access.kubeTokenJti ?? null,
+          tokenFingerprint: tokenFingerprint(deps.fingerprintKey, access.token),
+          issuanceId: access.issuanceId,
+        });
+      }
+    } catch (err) {
+      throw new Problem('store_unavailable', 'the audit ledger could not be written; nothing was issued', { cause: err });
+    }
+  }
+
+  return {
+    async issue(ciToken: string | undefined, ask: CredentialAsk, clusters: string[] | undefined, context: RequestContext): Promise<IssuedCredential> {
+      let identity: CallerIdentity;
+      try {
+        identity = await authenticator.authenticate(ciToken);
+      } catch (err) {
+        await recordRefusal(context, undefined, err);
+        throw err;
+      }
+      const decisions: PolicyDecision[] = [];
+      const issued: IssuedAccess[] = [];
+      try {
+        for (const cluster of clusters ?? [ask.cluster]) {
+          decisions.push(decide(policy.current(), identity, cluster === undefined ? ask : { ...ask, cluster }));
+        }
+        for (const decision of decisions) issued.push(await engine.issue(decision, newIssuanceId()));
+        await record(identity, context, decisions, issued, ask);
         return {
-          issuanceId: randomUUID(),
-          pipeline: decision.pipeline,
-          cluster: decision.cluster,
-          namespace: decision.namespace,
-          serviceAccount: decision.serviceAccount,
-          expiresAt: issued.expiresAt,
-          warnings: issued.warnings,
-          kubeconfig: renderKubeconfig([
-            { cluster: decision.cluster, endpoint, namespace: decision.namespace, user: decision.serviceAccount, token: issued.token },
-          ]),
+          pipeline: decisions[0]!.pipeline,
+          issued: issued.map((access) => ({ ...access, endpoint: kube.endpoint(access.cluster) })),
         };
       } catch (err) {
-        // Nothing was issued: the CI job may retry with the same token.
-        await authenticator.release(identity);
+        // All or nothing: what was created in other clusters goes too; the token may be used again.
+        await Promise.all(issued.map((access) => engine.deleteAll(access.cluster, access.objects).catch(() => {})));
+        await authenticator.release(identity).catch(() => {});
+        await recordRefusal(context, identity, err, decisions[issued.length] ?? decisions[0]);
         throw err;
       }
     },
   };
+}
+
+function stripUid({ kind, name, namespace }: { kind: string; name: string; namespace?: string }) {
+  return { kind, name, ...(namespace ? { namespace } : {}) };
 }
 
 export type CredentialService = ReturnType<typeof createCredentialService>;

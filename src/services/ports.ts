@@ -17,6 +17,8 @@ export interface ServiceAccountTokenRequest {
   serviceAccount: string;
   ttlSeconds: number;
   audiences?: string[];
+  /** The Secret the token is bound to: deleting it revokes the token at the API server. */
+  boundSecret?: { name: string; uid: string };
 }
 
 export interface IssuedServiceAccountToken {
@@ -27,10 +29,52 @@ export interface IssuedServiceAccountToken {
   warnings: string[];
 }
 
+export type ManagedKind = 'Secret' | 'ServiceAccount' | 'Role' | 'ClusterRole' | 'RoleBinding' | 'ClusterRoleBinding';
+
+/** A manifest kubevend creates: plain Kubernetes JSON, built by the services. */
+export interface KubeManifest {
+  apiVersion: string;
+  kind: ManagedKind;
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels: Record<string, string>;
+    annotations?: Record<string, string>;
+    ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; blockOwnerDeletion?: boolean }[];
+  };
+  [field: string]: unknown;
+}
+
+export interface ObjectRef {
+  kind: ManagedKind;
+  name: string;
+  namespace?: string;
+  /** When set, the object is deleted only if it is still this one. */
+  uid?: string;
+}
+
+export interface ManagedObject extends Required<Omit<ObjectRef, 'namespace'>> {
+  namespace?: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  createdAt: Date;
+}
+
 /** The narrow set of Kubernetes verbs kubevend uses. Failures are thrown as `Problem`s. */
 export interface KubeGateway {
   endpoint(cluster: string): ClusterEndpoint;
   createServiceAccountToken(request: ServiceAccountTokenRequest): Promise<IssuedServiceAccountToken>;
+  /** Creates the object and answers its uid. */
+  create(cluster: string, manifest: KubeManifest): Promise<{ uid: string; resourceVersion: string }>;
+  /** Deletes the object; false when it was already gone. */
+  delete(cluster: string, ref: ObjectRef): Promise<boolean>;
+  /** Every object of these kinds, in all namespaces, that carries the label selector. */
+  list(cluster: string, kinds: ManagedKind[], labelSelector: string): Promise<ManagedObject[]>;
+  /**
+   * Waits, by watching, until the token controller fills a `kubernetes.io/service-account-token`
+   * Secret created at `resourceVersion`; answers the token.
+   */
+  waitForSecretToken(cluster: string, namespace: string, name: string, resourceVersion: string, timeoutMs: number): Promise<string>;
 }
 
 /** The policy in force; `current()` is cheap and always returns a complete, validated policy. */
@@ -39,10 +83,10 @@ export interface PolicySource {
   status(): PolicyStatus;
 }
 
-/** Accepts each CI token `jti` once; shared by every replica that shares the store. */
-export interface ReplayGuard {
-  /** True the first time (issuer, jti) is seen while the token lives; false for every later sight. */
-  acceptOnce(issuer: string, jti: string, expiresAt: Date): Promise<boolean>;
-  /** Forgets a jti whose request issued nothing, so the CI job may retry with the same token. */
-  release(issuer: string, jti: string): Promise<void>;
+
+/** The logging the services do: pino's, as Fastify hands it over. */
+export interface ServiceLogger {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
 }

@@ -9,14 +9,19 @@ import { createKubeGateway } from '../../src/kube/gateway.ts';
 import { loggerOptions } from '../../src/logger.ts';
 import { createMetrics, type Metrics } from '../../src/metrics.ts';
 import { watchPolicyFile, type PolicyWatcher } from '../../src/policy/watch.ts';
-import type { ReplayGuard } from '../../src/services/ports.ts';
-import { memoryReplayGuard } from '../../src/store/memory-replay-guard.ts';
+import { randomBytes } from 'node:crypto';
+import { createReaper, type Reaper } from '../../src/services/reaper.ts';
+import { openStore } from '../../src/store/open.ts';
+import type { Store } from '../../src/store/ports.ts';
 
 export interface Kubevend {
   app: FastifyInstance;
   policy: PolicyWatcher;
   policyFile: string;
   metrics: Metrics;
+  store: Store;
+  /** The reaper, to run on demand. */
+  reaper: Reaper;
   /** Every log line the app wrote, as text. */
   logs: string[];
   close(): Promise<void>;
@@ -32,7 +37,11 @@ export async function scratchDir(): Promise<{ dir: string; cleanup: () => Promis
  * Writes the policy to a file and wires the app as the server does: the watched policy file, the
  * real gateway, and a log stream the test can read.
  */
-export async function startKubevend(dir: string, policy: unknown, options: { replay?: ReplayGuard; file?: string } = {}): Promise<Kubevend> {
+export async function startKubevend(
+  dir: string,
+  policy: unknown,
+  options: { store?: Store; file?: string; durableTokenTimeoutMs?: number } = {},
+): Promise<Kubevend> {
   const policyFile = options.file ?? join(dir, `policy-${Date.now()}.yaml`);
   await writeFile(policyFile, stringify(policy));
   const logs: string[] = [];
@@ -45,19 +54,22 @@ export async function startKubevend(dir: string, policy: unknown, options: { rep
       metrics.policyReloadOk.set(ok ? 1 : 0);
     },
   });
+  // A SQLite file of its own per app: the embedded default, as a CI job meets it.
+  const store = options.store ?? (await openStore(`sqlite://${join(dir, `kubevend-${randomBytes(4).toString('hex')}.db`)}`));
+  const kube = createKubeGateway(watcher.current().clusters);
   const app = await buildApp({
-    policy: watcher,
-    kube: createKubeGateway(watcher.current().clusters),
-    replay: options.replay ?? memoryReplayGuard(),
-    metrics,
-    logger,
+    policy: watcher, kube, store, metrics, logger,
+    fingerprintKey: randomBytes(32),
+    ...(options.durableTokenTimeoutMs ? { durableTokenTimeoutMs: options.durableTokenTimeoutMs } : {}),
   });
   await app.ready();
   return {
-    app, policy: watcher, policyFile, metrics, logs,
+    app, policy: watcher, policyFile, metrics, store, logs,
+    reaper: createReaper({ policy: watcher, kube, store, logger }),
     close: async () => {
       watcher.close();
       await app.close();
+      if (!options.store) await store.close();
     },
   };
 }

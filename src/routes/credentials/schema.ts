@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { kubeNameSchema } from '../../policy/schema.ts';
-
-export const credentialFormats = ['json', 'kubeconfig'] as const;
+import { kubeNameSchema, tokenKinds } from '../../policy/schema.ts';
+import { credentialFormats } from '../../services/credential-formats.ts';
 
 /** What a caller may ask for; shared by credentials and explain. */
 export const credentialAskShape = {
@@ -12,25 +11,40 @@ export const credentialAskShape = {
     .describe('Wanted lifetime; clamped to at least 600 s and at most the grant\'s maximum'),
   audiences: z.array(z.string().min(1).max(256)).min(1).max(16).optional()
     .describe('Audiences of the issued token, within those the grant allows'),
+  kind: z.enum(tokenKinds).optional()
+    .describe('`short-lived` (default): a TokenRequest token; `durable`: a Secret-based token, where the grant allows it'),
 };
 
 export const credentialRequestSchema = z
   .strictObject({
     ...credentialAskShape,
+    clusters: z.array(z.string().min(1).max(63)).min(1).max(16)
+      .refine((c) => new Set(c).size === c.length, 'clusters must not repeat').optional()
+      .describe('Several clusters at once: one kubeconfig with a context each, all or nothing. Not with `cluster`'),
     format: z.enum(credentialFormats).default('json')
-      .describe('`kubeconfig` answers with the bare kubeconfig YAML, as does `Accept: application/yaml`'),
+      .describe('`json` (envelope), `kubeconfig` (bare YAML, as with `Accept: application/yaml`), `exec-credential` (for kubectl exec plugins; one cluster), `env` (NAME=value lines)'),
+  })
+  .refine((r) => !(r.cluster && r.clusters), { message: 'name either cluster or clusters', path: ['clusters'] })
+  .refine((r) => !(r.format === 'exec-credential' && (r.clusters?.length ?? 1) > 1), {
+    message: 'an ExecCredential holds one cluster\'s token', path: ['format'],
   })
   .meta({ id: 'CredentialRequest' });
 
+const issuedSchema = {
+  issuanceId: z.string().describe('Identifies the issuance in the ledger and for revocation'),
+  cluster: z.string(),
+  namespace: z.string(),
+  serviceAccount: z.string(),
+  kind: z.enum(tokenKinds),
+  expiresAt: z.iso.datetime().describe('When the token expires: as the API server granted it, or as kubevend enforces it for durable tokens'),
+  warnings: z.array(z.string()).describe('Warnings the API server sent, such as a shortened lifetime'),
+};
+
 export const credentialEnvelopeSchema = z
   .object({
-    issuanceId: z.string().describe('Identifies this issuance in the ledger and for revocation'),
+    ...issuedSchema,
     pipeline: z.string().describe('The policy pipeline that granted it'),
-    cluster: z.string(),
-    namespace: z.string(),
-    serviceAccount: z.string(),
-    expiresAt: z.iso.datetime().describe('When the token expires, as granted by the API server'),
-    warnings: z.array(z.string()).describe('Warnings the API server sent, such as a shortened lifetime'),
-    kubeconfig: z.string().describe('A kubeconfig with one context named after the cluster'),
+    kubeconfig: z.string().describe('A kubeconfig with one context per cluster, named after the cluster'),
+    issuances: z.array(z.object(issuedSchema)).describe('Every cluster\'s issuance; the first is also described at the top level'),
   })
   .meta({ id: 'CredentialEnvelope' });

@@ -1,5 +1,13 @@
 import { z } from 'zod';
+import { ruleSchema, tokenKinds } from '../../policy/schema.ts';
 import { credentialAskShape } from '../credentials/schema.ts';
+
+const scope = z.enum(['namespace', 'cluster']);
+const accessSchema = z.discriminatedUnion('mode', [
+  z.object({ mode: z.literal('existing'), serviceAccount: z.string() }),
+  z.object({ mode: z.literal('bind'), roleRef: z.object({ kind: z.enum(['Role', 'ClusterRole']), name: z.string() }), scope }),
+  z.object({ mode: z.literal('rules'), rules: z.array(ruleSchema), scope }),
+]).describe('How the credential gets its permissions: an existing ServiceAccount, a generated one bound to a role, or generated rules');
 
 export const explainRequestSchema = z
   .strictObject({
@@ -26,7 +34,8 @@ export const explanationSchema = z
       grantIndex: z.number().int(),
       cluster: z.string(),
       namespace: z.string(),
-      serviceAccount: z.string(),
+      access: accessSchema,
+      tokenKind: z.enum(tokenKinds),
       ttlSeconds: z.number().int(),
       audiences: z.array(z.string()).optional(),
     }).optional().describe('What the request would get'),

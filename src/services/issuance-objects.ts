@@ -1,0 +1,87 @@
+import type { Access } from './evaluate.ts';
+import type { KubeManifest, ManagedKind } from './ports.ts';
+
+// Names, labels and manifests of what kubevend creates for one issuance. Every object carries the
+// issuance id, the pipeline and its expiry, so revocation and the reaper find it by label alone.
+
+export const LABELS = {
+  managedBy: 'app.kubernetes.io/managed-by',
+  issuance: 'kubevend.io/issuance',
+  pipeline: 'kubevend.io/pipeline',
+  part: 'kubevend.io/part',
+} as const;
+export const EXPIRES_AT = 'kubevend.io/expires-at';
+export const MANAGED_SELECTOR = `${LABELS.managedBy}=kubevend`;
+
+export type Part = 'anchor' | 'service-account' | 'role' | 'binding' | 'token';
+
+/** Every kind kubevend may create, in the order revocation deletes them. */
+export const MANAGED_KINDS: ManagedKind[] = ['Secret', 'RoleBinding', 'ClusterRoleBinding', 'Role', 'ClusterRole', 'ServiceAccount'];
+
+export interface IssuanceScope {
+  issuanceId: string;
+  pipeline: string;
+  namespace: string;
+  expiresAt: Date;
+}
+
+/** `kv-<pipeline>-<issuance id>`: an operator can tell what it is; at most 63 characters. */
+export function baseName(scope: IssuanceScope): string {
+  const pipeline = scope.pipeline.slice(0, 63 - 4 - scope.issuanceId.length).replace(/-+$/, '');
+  return `kv-${pipeline}-${scope.issuanceId}`;
+}
+
+function metadata(scope: IssuanceScope, part: Part, name: string, namespaced: boolean, owner?: { name: string; uid: string }) {
+  return {
+    name,
+    ...(namespaced ? { namespace: scope.namespace } : {}),
+    labels: { [LABELS.managedBy]: 'kubevend', [LABELS.issuance]: scope.issuanceId, [LABELS.pipeline]: scope.pipeline, [LABELS.part]: part },
+    annotations: { [EXPIRES_AT]: scope.expiresAt.toISOString() },
+    // Namespaced objects go with their anchor; cluster-scoped ones cannot have a namespaced owner.
+    ...(owner && namespaced ? { ownerReferences: [{ apiVersion: 'v1', kind: 'Secret', name: owner.name, uid: owner.uid, blockOwnerDeletion: false }] } : {}),
+  };
+}
+
+/** The per-issuance Secret every token is bound to: deleting it revokes the issuance. */
+export function anchorManifest(scope: IssuanceScope): KubeManifest {
+  return { apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: metadata(scope, 'anchor', `${baseName(scope)}`, true) };
+}
+
+/** The ServiceAccount, Role and binding of the generated modes, owned by the anchor. */
+export function accessManifests(scope: IssuanceScope, access: Access, owner: { name: string; uid: string }): KubeManifest[] {
+  if (access.mode === 'existing') return [];
+  const name = `${baseName(scope)}`;
+  const cluster = access.scope === 'cluster';
+  const manifests: KubeManifest[] = [
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: metadata(scope, 'service-account', name, true, owner) },
+  ];
+  let roleRef = access.mode === 'bind' ? access.roleRef : { kind: cluster ? 'ClusterRole' : 'Role', name };
+  if (access.mode === 'rules') {
+    manifests.push({
+      apiVersion: 'rbac.authorization.k8s.io/v1', kind: cluster ? 'ClusterRole' : 'Role',
+      metadata: metadata(scope, 'role', name, !cluster, owner), rules: access.rules,
+    });
+    roleRef = { kind: cluster ? 'ClusterRole' : 'Role', name };
+  }
+  manifests.push({
+    apiVersion: 'rbac.authorization.k8s.io/v1', kind: cluster ? 'ClusterRoleBinding' : 'RoleBinding',
+    metadata: metadata(scope, 'binding', name, !cluster, owner),
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', ...roleRef },
+    subjects: [{ kind: 'ServiceAccount', name, namespace: scope.namespace }],
+  });
+  return manifests;
+}
+
+/** A durable token: a Secret the token controller fills, not listed in the ServiceAccount's `.secrets`. */
+export function durableTokenManifest(scope: IssuanceScope, serviceAccount: string, owner: { name: string; uid: string }): KubeManifest {
+  const meta = metadata(scope, 'token', `${baseName(scope)}-token`.slice(0, 253), true, owner);
+  return {
+    apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/service-account-token',
+    metadata: { ...meta, annotations: { ...meta.annotations, 'kubernetes.io/service-account.name': serviceAccount } },
+  };
+}
+
+/** The ServiceAccount whose token is issued. */
+export function serviceAccountOf(scope: IssuanceScope, access: Access): string {
+  return access.mode === 'existing' ? access.serviceAccount : baseName(scope);
+}
