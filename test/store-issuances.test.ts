@@ -36,6 +36,33 @@ describe.each(engines)('IssuanceStore on $name', (engine) => {
     expect(await t.store.issuances.get('no-such-issuance')).toBeUndefined();
   });
 
+  it('when a pending issuance is activated, then it is active with the cluster\'s expiry and jti, and cannot be failed', async () => {
+    const input = issuance({ kubeTokenJti: null });
+    expect((await t.store.issuances.createPending(input)).state).toBe('pending');
+    const due = await t.store.issuances.listDue(new Date(Date.now() + 60 * minute));
+    expect(due.map((i) => i.id)).not.toContain(input.id);
+    const expiresAt = new Date(Date.now() + 10 * minute);
+    expect(await t.store.issuances.activate(input.id, { expiresAt, kubeTokenJti: 'k8s-jti' })).toBe(true);
+    expect(await t.store.issuances.activate(input.id, { expiresAt, kubeTokenJti: 'other' })).toBe(false);
+    expect(await t.store.issuances.markFailed(input.id, new Date())).toBe(false);
+    expect(await t.store.issuances.get(input.id)).toMatchObject({ state: 'active', expiresAt, kubeTokenJti: 'k8s-jti' });
+  });
+
+  it('when a pending issuance is left behind by a crash, then it is listed stale after the grace and can be failed once', async () => {
+    const old = issuance({ createdAt: new Date(Date.now() - 10 * minute) });
+    const fresh = issuance();
+    await t.store.issuances.createPending(old);
+    await t.store.issuances.createPending(fresh);
+    const ours = (list: Issuance[]) => list.filter((i) => i.id === old.id || i.id === fresh.id);
+    const stale = ours(await t.store.issuances.listStale(new Date(Date.now() - 5 * minute)));
+    expect(stale.map((i) => i.id)).toEqual([old.id]);
+    expect(stale[0]!.objects).toEqual(old.objects);
+    expect(await t.store.issuances.markFailed(old.id, new Date())).toBe(true);
+    expect(await t.store.issuances.markFailed(old.id, new Date())).toBe(false);
+    expect(await t.store.issuances.activate(old.id, { expiresAt: new Date(), kubeTokenJti: null })).toBe(false);
+    expect(ours(await t.store.issuances.listStale(new Date(Date.now() + 1000))).map((i) => i.id)).toEqual([fresh.id]);
+  });
+
   it('when an issuance is revoked, then it stays revoked and neither a second revoke nor the reaper changes it', async () => {
     const { id } = await t.store.issuances.create(issuance());
     const at = new Date();

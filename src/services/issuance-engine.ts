@@ -1,6 +1,6 @@
 import { decodeJwt } from 'jose';
 import type { PolicyDecision } from './evaluate.ts';
-import { accessManifests, anchorManifest, durableTokenManifest, serviceAccountOf, type IssuanceScope } from './issuance-objects.ts';
+import { accessManifests, anchorManifest, durableTokenManifest, plannedObjects, serviceAccountOf, type IssuanceScope } from './issuance-objects.ts';
 import type { KubeGateway, KubeManifest, ObjectRef } from './ports.ts';
 
 /** What one issuance put into one cluster. */
@@ -38,12 +38,21 @@ export function createIssuanceEngine(kube: KubeGateway, options: IssuanceEngineO
     for (const ref of [...objects].reverse()) await kube.delete(cluster, ref);
   }
 
+  const scopeOf = (decision: PolicyDecision, issuanceId: string): IssuanceScope =>
+    ({ issuanceId, pipeline: decision.pipeline, namespace: decision.namespace, expiresAt: new Date(now().getTime() + decision.ttlSeconds * 1000) });
+
   return {
     deleteAll,
 
+    /** What `issue` will create, for the write-ahead record made before it runs. */
+    plan(decision: PolicyDecision, issuanceId: string): { serviceAccount: string; objects: ObjectRef[]; expiresAt: Date } {
+      const scope = scopeOf(decision, issuanceId);
+      return { serviceAccount: serviceAccountOf(scope, decision.access), objects: plannedObjects(scope, decision.access, decision.tokenKind), expiresAt: scope.expiresAt };
+    },
+
     async issue(decision: PolicyDecision, issuanceId: string): Promise<IssuedAccess> {
       const { cluster, namespace } = decision;
-      const scope: IssuanceScope = { issuanceId, pipeline: decision.pipeline, namespace, expiresAt: new Date(now().getTime() + decision.ttlSeconds * 1000) };
+      const scope = scopeOf(decision, issuanceId);
       const objects: ObjectRef[] = [];
       const create = async (manifest: KubeManifest) => {
         const created = await kube.create(cluster, manifest);

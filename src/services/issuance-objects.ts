@@ -1,5 +1,5 @@
 import type { Access } from './evaluate.ts';
-import type { KubeManifest, ManagedKind } from './ports.ts';
+import type { KubeManifest, ManagedKind, ObjectRef } from './ports.ts';
 
 // Names, labels and manifests of what kubevend creates for one issuance. Every object carries the
 // issuance id, the pipeline and its expiry, so revocation and the reaper find it by label alone.
@@ -79,6 +79,17 @@ export function durableTokenManifest(scope: IssuanceScope, serviceAccount: strin
     apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/service-account-token',
     metadata: { ...meta, annotations: { ...meta.annotations, 'kubernetes.io/service-account.name': serviceAccount } },
   };
+}
+
+/** Every object an issuance will create, anchor first: the write-ahead record's plan. */
+export function plannedObjects(scope: IssuanceScope, access: Access, tokenKind: 'short-lived' | 'durable'): ObjectRef[] {
+  const placeholder = { name: '', uid: '' };
+  const manifests = [
+    anchorManifest(scope),
+    ...accessManifests(scope, access, placeholder),
+    ...(tokenKind === 'durable' ? [durableTokenManifest(scope, serviceAccountOf(scope, access), placeholder)] : []),
+  ];
+  return manifests.map(({ kind, metadata: { name, namespace } }) => ({ kind, name, ...(namespace ? { namespace } : {}) }));
 }
 
 /** The ServiceAccount whose token is issued. */

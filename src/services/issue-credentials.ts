@@ -53,30 +53,54 @@ export function createCredentialService(deps: CredentialServiceDeps) {
     }
   }
 
+  /** The write-ahead record: made before anything exists in the cluster, so nothing is ever untracked. */
+  async function writeAhead(identity: CallerIdentity, decision: PolicyDecision, id: string): Promise<void> {
+    const plan = engine.plan(decision, id);
+    try {
+      await store.issuances.createPending({
+        id, pipeline: decision.pipeline, issuer: identity.issuer, subject: identity.subject ?? '',
+        cluster: decision.cluster, namespace: decision.namespace, serviceAccount: plan.serviceAccount,
+        tokenKind: decision.tokenKind, kubeTokenJti: null, objects: plan.objects, createdAt: new Date(), expiresAt: plan.expiresAt,
+      });
+    } catch (err) {
+      throw new Problem('store_unavailable', 'the issuance could not be recorded; nothing was issued', { cause: err });
+    }
+  }
+
   async function record(identity: CallerIdentity, context: RequestContext, decisions: PolicyDecision[], issued: IssuedAccess[], ask: CredentialAsk) {
     try {
       for (const [i, access] of issued.entries()) {
         const decision = decisions[i]!;
-        await store.issuances.create({
-          id: access.issuanceId, pipeline: decision.pipeline, issuer: identity.issuer, subject: identity.subject ?? '',
-          cluster: access.cluster, namespace: access.namespace, serviceAccount: access.serviceAccount,
-          tokenKind: decision.tokenKind, kubeTokenJti: access.kubeTokenJti ?? null, objects: access.objects.map(stripUid),
-          createdAt: new Date(), expiresAt: access.expiresAt,
-        });
+        const objects = access.objects.map(stripUid);
         await store.audit.append({
           kind: 'issuance', outcome: 'granted',
           ...whoAsked(context, identity), ...whatWasDecided(decision),
-          serviceAccount: access.serviceAccount, objects: access.objects.map(stripUid),
+          serviceAccount: access.serviceAccount, objects,
           requestedTtlSeconds: ask.ttlSeconds ?? null,
           actualTtlSeconds: Math.round((access.expiresAt.getTime() - Date.now()) / 1000),
           kubeTokenJti: access.kubeTokenJti ?? null,
           tokenFingerprint: tokenFingerprint(deps.fingerprintKey, access.token),
           issuanceId: access.issuanceId,
         });
+        if (!(await store.issuances.activate(access.issuanceId, { expiresAt: access.expiresAt, kubeTokenJti: access.kubeTokenJti ?? null }))) {
+          throw new Error('the pending issuance was taken over by the reaper');
+        }
       }
     } catch (err) {
       throw new Problem('store_unavailable', 'the audit ledger could not be written; nothing was issued', { cause: err });
     }
+  }
+
+  /** All or nothing: what was created goes, and the write-ahead records say so. */
+  async function undo(ids: string[], decisions: PolicyDecision[]): Promise<void> {
+    await Promise.all(ids.map(async (id, i) => {
+      try {
+        await engine.deleteAll(decisions[i]!.cluster, engine.plan(decisions[i]!, id).objects);
+        await store.issuances.markFailed(id, new Date());
+      } catch {
+        // Still pending: the reaper finishes the job once the record is stale.
+      }
+    }));
   }
 
   return {
@@ -89,20 +113,26 @@ export function createCredentialService(deps: CredentialServiceDeps) {
         throw err;
       }
       const decisions: PolicyDecision[] = [];
+      const ids: string[] = [];
       const issued: IssuedAccess[] = [];
       try {
         for (const cluster of clusters ?? [ask.cluster]) {
           decisions.push(decide(policy.current(), identity, cluster === undefined ? ask : { ...ask, cluster }));
         }
-        for (const decision of decisions) issued.push(await engine.issue(decision, newIssuanceId()));
+        for (const decision of decisions) {
+          const id = newIssuanceId();
+          await writeAhead(identity, decision, id);
+          ids.push(id);
+          issued.push(await engine.issue(decision, id));
+        }
         await record(identity, context, decisions, issued, ask);
         return {
           pipeline: decisions[0]!.pipeline,
           issued: issued.map((access) => ({ ...access, endpoint: kube.endpoint(access.cluster) })),
         };
       } catch (err) {
-        // All or nothing: what was created in other clusters goes too; the token may be used again.
-        await Promise.all(issued.map((access) => engine.deleteAll(access.cluster, access.objects).catch(() => {})));
+        // Nothing is handed out: the CI token may be used again.
+        await undo(ids, decisions);
         await authenticator.release(identity).catch(() => {});
         await recordRefusal(context, identity, err, decisions[issued.length] ?? decisions[0]);
         throw err;

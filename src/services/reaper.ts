@@ -1,77 +1,87 @@
-import type { Store } from '../store/ports.ts';
+import { Problem } from '../errors.ts';
+import type { Issuance, Store } from '../store/ports.ts';
 import { EXPIRES_AT, LABELS, MANAGED_KINDS, MANAGED_SELECTOR } from './issuance-objects.ts';
-import { deleteIssuanceObjects } from './revoke.ts';
 import type { KubeGateway, ManagedObject, PolicySource, ServiceLogger } from './ports.ts';
+import { deleteIssuanceObjects } from './revoke.ts';
 
 export interface ReapReport {
   expired: number;
-  orphans: number;
+  abandoned: number;
+  strays: number;
   replayPruned: number;
   errors: number;
 }
 
-/** Objects younger than this are never taken for orphans: their issuance may still be under way. */
-const ORPHAN_GRACE_MS = 2 * 60_000;
+/** A pending issuance older than this was abandoned by a process that died; younger ones may be under way. */
+const GRACE_MS = 2 * 60_000;
 
 /**
- * Removes what has expired and what was left behind. Its state lives in the cluster labels and the
- * store, not in memory, so it picks up after a restart; every step is idempotent (deletes carry the
- * object's uid, state changes succeed for one caller only), so several replicas may run it.
+ * Removes what has expired and what was left behind. Its state lives in the store and the cluster
+ * labels, not in memory, so it picks up after a restart; every step is idempotent (state changes
+ * succeed for one caller only, deletes of what is gone are no-ops), so several replicas may run it.
  */
 export function createReaper({ policy, kube, store, logger }: { policy: PolicySource; kube: KubeGateway; store: Store; logger?: ServiceLogger }) {
-  async function reapDue(now: Date, report: ReapReport): Promise<void> {
-    for (const issuance of await store.issuances.listDue(now, 500)) {
-      try {
-        await deleteIssuanceObjects(kube, issuance);
-        if (await store.issuances.markExpired(issuance.id, now)) {
-          report.expired++;
-          await store.audit.append({
-            kind: 'expiry', outcome: 'granted', issuanceId: issuance.id, pipeline: issuance.pipeline, cluster: issuance.cluster,
-            namespace: issuance.namespace, serviceAccount: issuance.serviceAccount, tokenKind: issuance.tokenKind, objects: issuance.objects,
-          });
-        }
-      } catch (err) {
-        report.errors++;
-        logger?.warn({ issuanceId: issuance.id, error: (err as Error).message }, 'reaper could not clean up an expired issuance');
-      }
+  const facts = (i: Issuance) => ({
+    issuanceId: i.id, pipeline: i.pipeline, cluster: i.cluster, namespace: i.namespace,
+    serviceAccount: i.serviceAccount, tokenKind: i.tokenKind, objects: i.objects,
+  });
+
+  async function clean(issuance: Issuance, report: ReapReport, finish: () => Promise<boolean>, onFinished: () => Promise<unknown>) {
+    try {
+      await deleteIssuanceObjects(kube, issuance);
+      if (await finish()) await onFinished();
+    } catch (err) {
+      report.errors++;
+      logger?.warn({ issuanceId: issuance.id, error: (err as Error).message }, 'reaper could not clean up an issuance');
     }
   }
 
-  /** Labelled objects past their expiry, or whose issuance the store never recorded, or has ended. */
-  async function reapCluster(cluster: string, now: Date, report: ReapReport): Promise<void> {
-    const byIssuance = new Map<string, ManagedObject[]>();
-    for (const object of await kube.list(cluster, MANAGED_KINDS, MANAGED_SELECTOR)) {
-      const id = object.labels[LABELS.issuance];
-      if (id) byIssuance.set(id, [...(byIssuance.get(id) ?? []), object]);
-    }
-    for (const [id, objects] of byIssuance) {
-      const expiresAt = Math.min(...objects.map((o) => Date.parse(o.annotations[EXPIRES_AT] ?? '') || Infinity));
-      const youngest = Math.max(...objects.map((o) => o.createdAt.getTime()));
-      const old = now.getTime() - youngest > ORPHAN_GRACE_MS;
-      const expired = expiresAt <= now.getTime();
-      if (!expired && !old) continue;
-      const issuance = await store.issuances.get(id);
-      if (!expired && issuance?.state === 'active') continue;
+  /** Belt and braces: labelled objects whose issuance the store does not know, or has ended. */
+  async function sweep(cluster: string, now: Date, report: ReapReport): Promise<void> {
+    for (const kind of MANAGED_KINDS) {
+      let objects: ManagedObject[];
       try {
-        report.orphans += (await deleteIssuanceObjects(kube, { id, cluster })) > 0 ? 1 : 0;
-        if (issuance?.state === 'active' && (await store.issuances.markExpired(id, now))) report.expired++;
+        objects = await kube.list(cluster, [kind], MANAGED_SELECTOR);
       } catch (err) {
-        report.errors++;
-        logger?.warn({ issuanceId: id, cluster, error: (err as Error).message }, 'reaper could not remove leftover objects');
+        // A least-privilege deployment may not list every kind; the store-driven passes still run.
+        if (err instanceof Problem && err.code === 'kube_forbidden') continue;
+        throw err;
+      }
+      for (const object of objects) {
+        const id = object.labels[LABELS.issuance];
+        const expired = Date.parse(object.annotations[EXPIRES_AT] ?? '') + GRACE_MS <= now.getTime();
+        if (!id || (!expired && now.getTime() - object.createdAt.getTime() < GRACE_MS)) continue;
+        const issuance = await store.issuances.get(id);
+        if (issuance && (issuance.state === 'active' || issuance.state === 'pending') && !expired) continue;
+        if (await kube.delete(cluster, object)) report.strays++;
       }
     }
   }
 
   return {
     async runOnce(now = new Date()): Promise<ReapReport> {
-      const report: ReapReport = { expired: 0, orphans: 0, replayPruned: 0, errors: 0 };
-      await reapDue(now, report);
+      const report: ReapReport = { expired: 0, abandoned: 0, strays: 0, replayPruned: 0, errors: 0 };
+      for (const issuance of await store.issuances.listDue(now, 500)) {
+        await clean(issuance, report, () => store.issuances.markExpired(issuance.id, now), async () => {
+          report.expired++;
+          await store.audit.append({ kind: 'expiry', outcome: 'granted', ...facts(issuance) });
+        });
+      }
+      for (const issuance of await store.issuances.listStale(new Date(now.getTime() - GRACE_MS), 500)) {
+        await clean(issuance, report, () => store.issuances.markFailed(issuance.id, now), async () => {
+          report.abandoned++;
+          await store.audit.append({
+            kind: 'issuance', outcome: 'failed', reasonCode: 'abandoned',
+            reason: 'the issuing process stopped midway; the reaper removed what it had created', ...facts(issuance),
+          });
+        });
+      }
       for (const cluster of policy.current().clusters) {
         try {
-          await reapCluster(cluster.name, now, report);
+          await sweep(cluster.name, now, report);
         } catch (err) {
           report.errors++;
-          logger?.warn({ cluster: cluster.name, error: (err as Error).message }, 'reaper could not list a cluster');
+          logger?.warn({ cluster: cluster.name, error: (err as Error).message }, 'reaper could not sweep a cluster');
         }
       }
       report.replayPruned = await store.replay.pruneReplay(now);
@@ -85,7 +95,7 @@ export function createReaper({ policy, kube, store, logger }: { policy: PolicySo
         timer = setTimeout(async () => {
           try {
             const report = await this.runOnce();
-            if (report.expired || report.orphans || report.errors) logger?.info(report, 'reaper run');
+            if (report.expired || report.abandoned || report.strays || report.errors) logger?.info({ ...report }, 'reaper run');
           } catch (err) {
             logger?.error({ error: (err as Error).message }, 'reaper run failed');
           }

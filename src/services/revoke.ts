@@ -3,9 +3,8 @@ import type { Issuance, Store } from '../store/ports.ts';
 import { whoAsked, type RequestContext } from './audit-facts.ts';
 import type { CallerIdentity } from './authenticate.ts';
 import { pipelineApplies } from './evaluate.ts';
-import { LABELS, MANAGED_KINDS, MANAGED_SELECTOR } from './issuance-objects.ts';
 import { operatorRole } from './operators.ts';
-import type { KubeGateway, ObjectRef, PolicySource } from './ports.ts';
+import type { KubeGateway, ManagedKind, PolicySource } from './ports.ts';
 
 export interface RevocationDeps {
   policy: PolicySource;
@@ -13,16 +12,11 @@ export interface RevocationDeps {
   store: Store;
 }
 
-/** Deletes everything an issuance created in its cluster, found by its label, anchor last. */
-export async function deleteIssuanceObjects(kube: KubeGateway, issuance: Pick<Issuance, 'id' | 'cluster'>): Promise<number> {
-  const found = await kube.list(issuance.cluster, MANAGED_KINDS, `${MANAGED_SELECTOR},${LABELS.issuance}=${issuance.id}`);
-  const order = (o: { labels: Record<string, string> }) => (o.labels[LABELS.part] === 'anchor' ? 1 : 0);
-  let deleted = 0;
-  for (const object of found.sort((a, b) => order(a) - order(b))) {
-    const ref: ObjectRef = { kind: object.kind, name: object.name, uid: object.uid, ...(object.namespace ? { namespace: object.namespace } : {}) };
-    if (await kube.delete(issuance.cluster, ref)) deleted++;
+/** Deletes everything an issuance recorded, newest first, so the anchor goes last. */
+export async function deleteIssuanceObjects(kube: KubeGateway, issuance: Pick<Issuance, 'cluster' | 'objects'>): Promise<void> {
+  for (const object of [...issuance.objects].reverse()) {
+    await kube.delete(issuance.cluster, { ...object, kind: object.kind as ManagedKind });
   }
-  return deleted;
 }
 
 /**

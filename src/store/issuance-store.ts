@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Kysely } from 'kysely';
 import { decodeCursor, pageLimit, pageOf } from './page.ts';
-import type { Issuance, IssuanceState, IssuanceStore, KubeObjectRef, TokenKind } from './ports.ts';
+import type { Issuance, IssuanceInput, IssuanceState, IssuanceStore, KubeObjectRef, TokenKind } from './ports.ts';
 import type { Database, IssuancesTable } from './schema.ts';
 
 const issuanceCursor = z.tuple([z.literal('issuance'), z.number().int(), z.string()]);
@@ -9,33 +9,55 @@ const issuanceCursor = z.tuple([z.literal('issuance'), z.number().int(), z.strin
 export function createIssuanceStore(db: Kysely<Database>): IssuanceStore {
   // Transitions only ever leave `active`, and each is one conditional UPDATE: with several
   // replicas (or a reaper racing a revoke) exactly one caller sees `true`.
-  const leaveActive = async (id: string, set: Partial<IssuancesTable>) => {
-    const result = await db.updateTable('issuances').set(set).where('id', '=', id).where('state', '=', 'active').executeTakeFirst();
+  const leave = async (from: IssuanceState, id: string, set: Partial<IssuancesTable>) => {
+    const result = await db.updateTable('issuances').set(set).where('id', '=', id).where('state', '=', from).executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;
   };
+  const leaveActive = (id: string, set: Partial<IssuancesTable>) => leave('active', id, set);
+
+  async function insert(issuance: IssuanceInput, state: IssuanceState): Promise<Issuance> {
+    const row: IssuancesTable = {
+      id: issuance.id,
+      pipeline: issuance.pipeline,
+      issuer: issuance.issuer,
+      subject: issuance.subject,
+      cluster: issuance.cluster,
+      namespace: issuance.namespace,
+      service_account: issuance.serviceAccount,
+      token_kind: issuance.tokenKind,
+      kube_token_jti: issuance.kubeTokenJti,
+      objects: JSON.stringify(issuance.objects),
+      created_at_ms: issuance.createdAt.getTime(),
+      expires_at_ms: issuance.expiresAt.getTime(),
+      state,
+      revoked_at_ms: null,
+      revoked_by: null,
+      expired_at_ms: null,
+    };
+    await db.insertInto('issuances').values(row).execute();
+    return fromRow(row);
+  }
 
   return {
-    async create(issuance) {
-      const row: IssuancesTable = {
-        id: issuance.id,
-        pipeline: issuance.pipeline,
-        issuer: issuance.issuer,
-        subject: issuance.subject,
-        cluster: issuance.cluster,
-        namespace: issuance.namespace,
-        service_account: issuance.serviceAccount,
-        token_kind: issuance.tokenKind,
-        kube_token_jti: issuance.kubeTokenJti,
-        objects: JSON.stringify(issuance.objects),
-        created_at_ms: issuance.createdAt.getTime(),
-        expires_at_ms: issuance.expiresAt.getTime(),
-        state: 'active',
-        revoked_at_ms: null,
-        revoked_by: null,
-        expired_at_ms: null,
-      };
-      await db.insertInto('issuances').values(row).execute();
-      return fromRow(row);
+    create: (issuance) => insert(issuance, 'active'),
+
+    createPending: (issuance) => insert(issuance, 'pending'),
+
+    activate: (id, outcome) =>
+      leave('pending', id, { state: 'active', expires_at_ms: outcome.expiresAt.getTime(), kube_token_jti: outcome.kubeTokenJti }),
+
+    markFailed: (id, at) => leave('pending', id, { state: 'failed', expired_at_ms: at.getTime() }),
+
+    async listStale(before, limit = 100) {
+      const rows = await db
+        .selectFrom('issuances')
+        .selectAll()
+        .where('state', '=', 'pending')
+        .where('created_at_ms', '<', before.getTime())
+        .orderBy('created_at_ms', 'asc')
+        .limit(limit)
+        .execute();
+      return rows.map(fromRow);
     },
 
     async get(id) {

@@ -125,8 +125,12 @@ export interface AuditLedger {
   stream(filter: AuditFilter): AsyncIterable<AuditRecord>;
 }
 
-/** `active` until kubevend revokes it or the reaper has cleaned it up after `expiresAt`. */
-export type IssuanceState = 'active' | 'expired' | 'revoked';
+/**
+ * `pending` is the write-ahead record made before anything is created in a cluster; it becomes
+ * `active` when the credential is handed out, or `failed` once what was created is removed.
+ * `active` lasts until kubevend revokes it or the reaper has cleaned it up after `expiresAt`.
+ */
+export type IssuanceState = 'pending' | 'active' | 'failed' | 'expired' | 'revoked';
 
 export interface IssuanceInput {
   id: string;
@@ -141,6 +145,12 @@ export interface IssuanceInput {
   objects: KubeObjectRef[];
   createdAt: Date;
   expiresAt: Date;
+}
+
+/** What the cluster answered, filled in when a pending issuance becomes active. */
+export interface IssuanceOutcome {
+  expiresAt: Date;
+  kubeTokenJti: string | null;
 }
 
 export interface Issuance extends IssuanceInput {
@@ -158,6 +168,14 @@ export interface IssuanceFilter {
 
 export interface IssuanceStore {
   create(issuance: IssuanceInput): Promise<Issuance>;
+  /** The write-ahead record, made before anything is created in the cluster; `objects` is the plan. */
+  createPending(issuance: IssuanceInput): Promise<Issuance>;
+  /** Pending -> active. False when unknown or no longer pending (the reaper took it for stale). */
+  activate(id: string, outcome: IssuanceOutcome): Promise<boolean>;
+  /** Pending -> failed, once what was created is gone. */
+  markFailed(id: string, at: Date): Promise<boolean>;
+  /** Pending issuances created before `before`: a process died halfway; oldest first. */
+  listStale(before: Date, limit?: number): Promise<Issuance[]>;
   get(id: string): Promise<Issuance | undefined>;
   /** Newest first (by `createdAt`). */
   list(filter: IssuanceFilter, page?: PageRequest): Promise<Page<Issuance>>;

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { tokenKinds } from '../../policy/schema.ts';
 import type { Issuance } from '../../store/ports.ts';
 
-export const issuanceStates = ['active', 'expired', 'revoked'] as const;
+export const issuanceStates = ['pending', 'active', 'failed', 'expired', 'revoked'] as const;
 
 export const issuanceSchema = z.object({
   id: z.string(),
@@ -17,7 +17,7 @@ export const issuanceSchema = z.object({
   objects: z.array(z.object({ kind: z.string(), name: z.string(), namespace: z.string().optional() })),
   createdAt: z.iso.datetime(),
   expiresAt: z.iso.datetime(),
-  state: z.enum(issuanceStates),
+  state: z.enum(issuanceStates).describe('pending: being issued; active; failed: nothing was handed out; expired; revoked'),
   revokedAt: z.iso.datetime().nullable(),
   revokedBy: z.string().nullable(),
   expiredAt: z.iso.datetime().nullable(),
