@@ -17,6 +17,7 @@ import { createIssuanceEngine } from './services/issuance-engine.ts';
 import { createIssuanceQueries } from './services/issuance-queries.ts';
 import type { KubeGateway, PolicySource } from './services/ports.ts';
 import { createRevocationService } from './services/revoke.ts';
+import { createRotationService } from './services/rotate.ts';
 import type { Store } from './store/ports.ts';
 
 export interface AppDeps {
@@ -55,12 +56,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(openapiPlugin);
   await app.register(healthRoutes, { policy: deps.policy });
   await app.register(metricsRoutes, { metrics: deps.metrics ?? createMetrics() });
-  await app.register(credentialRoutes, { credentials: createCredentialService(services) });
+  const credentials = createCredentialService(services);
+  const revocations = createRevocationService(services);
+  await app.register(credentialRoutes, { credentials });
   await app.register(explainRoutes, { explain: createExplainService(services) });
   await app.register(issuanceRoutes, {
-    authenticator,
+    authenticator, revocations,
     queries: createIssuanceQueries(services),
-    revocations: createRevocationService(services),
+    rotations: createRotationService({ ...services, credentials, revocations }),
   });
   await app.register(docsRoutes);
   return app;

@@ -9,6 +9,7 @@ export interface IssuedAccess {
   cluster: string;
   namespace: string;
   serviceAccount: string;
+  tokenKind: 'short-lived' | 'durable';
   token: string;
   expiresAt: Date;
   warnings: string[];
@@ -79,7 +80,7 @@ export function createIssuanceEngine(kube: KubeGateway, options: IssuanceEngineO
           ({ token, expiresAt, warnings } = issued);
         }
         const jti = jtiOf(token);
-        return { issuanceId, cluster, namespace, serviceAccount, token, expiresAt, warnings, objects, ...(jti ? { kubeTokenJti: jti } : {}) };
+        return { issuanceId, cluster, namespace, serviceAccount, tokenKind: decision.tokenKind, token, expiresAt, warnings, objects, ...(jti ? { kubeTokenJti: jti } : {}) };
       } catch (err) {
         await deleteAll(cluster, objects).catch(() => {
           // The reaper removes what could not be deleted now: it is labelled and expires.

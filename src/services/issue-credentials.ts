@@ -103,7 +103,39 @@ export function createCredentialService(deps: CredentialServiceDeps) {
     }));
   }
 
+  /** Issues for an identity already authenticated (and its token spent). */
+  async function issueFor(identity: CallerIdentity, ask: CredentialAsk, clusters: string[] | undefined, context: RequestContext): Promise<IssuedCredential> {
+    const decisions: PolicyDecision[] = [];
+    const ids: string[] = [];
+    const issued: IssuedAccess[] = [];
+    try {
+      for (const cluster of clusters ?? [ask.cluster]) {
+        decisions.push(decide(policy.current(), identity, cluster === undefined ? ask : { ...ask, cluster }));
+      }
+      for (const decision of decisions) {
+        const id = newIssuanceId();
+        await writeAhead(identity, decision, id);
+        ids.push(id);
+        issued.push(await engine.issue(decision, id));
+      }
+      await record(identity, context, decisions, issued, ask);
+      return {
+        pipeline: decisions[0]!.pipeline,
+        issued: issued.map((access) => ({ ...access, endpoint: kube.endpoint(access.cluster) })),
+      };
+    } catch (err) {
+      // Nothing is handed out: the CI token may be used again.
+      await undo(ids, decisions);
+      await authenticator.release(identity).catch(() => {});
+      await recordRefusal(context, identity, err, decisions[issued.length] ?? decisions[0]);
+      throw err;
+    }
+  }
+
   return {
+    issueFor,
+
+    /** Authenticates the CI token (spending it), then issues. */
     async issue(ciToken: string | undefined, ask: CredentialAsk, clusters: string[] | undefined, context: RequestContext): Promise<IssuedCredential> {
       let identity: CallerIdentity;
       try {
@@ -112,31 +144,7 @@ export function createCredentialService(deps: CredentialServiceDeps) {
         await recordRefusal(context, undefined, err);
         throw err;
       }
-      const decisions: PolicyDecision[] = [];
-      const ids: string[] = [];
-      const issued: IssuedAccess[] = [];
-      try {
-        for (const cluster of clusters ?? [ask.cluster]) {
-          decisions.push(decide(policy.current(), identity, cluster === undefined ? ask : { ...ask, cluster }));
-        }
-        for (const decision of decisions) {
-          const id = newIssuanceId();
-          await writeAhead(identity, decision, id);
-          ids.push(id);
-          issued.push(await engine.issue(decision, id));
-        }
-        await record(identity, context, decisions, issued, ask);
-        return {
-          pipeline: decisions[0]!.pipeline,
-          issued: issued.map((access) => ({ ...access, endpoint: kube.endpoint(access.cluster) })),
-        };
-      } catch (err) {
-        // Nothing is handed out: the CI token may be used again.
-        await undo(ids, decisions);
-        await authenticator.release(identity).catch(() => {});
-        await recordRefusal(context, identity, err, decisions[issued.length] ?? decisions[0]);
-        throw err;
-      }
+      return issueFor(identity, ask, clusters, context);
     },
   };
 }

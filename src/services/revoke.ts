@@ -32,9 +32,9 @@ export function createRevocationService({ policy, kube, store }: RevocationDeps)
     return !!pipeline && pipelineApplies(pipeline, caller);
   }
 
-  async function revokeOne(issuance: Issuance, by: string, context: RequestContext, caller: CallerIdentity): Promise<Issuance> {
+  async function revokeOne(issuance: Issuance, by: string, context: RequestContext, caller: CallerIdentity, kind: 'revocation' | 'rotation' = 'revocation'): Promise<Issuance> {
     if (issuance.state !== 'active') return issuance;
-    const base = { kind: 'revocation' as const, ...whoAsked(context, caller), issuanceId: issuance.id, pipeline: issuance.pipeline,
+    const base = { kind, ...whoAsked(context, caller), issuanceId: issuance.id, pipeline: issuance.pipeline,
       cluster: issuance.cluster, namespace: issuance.namespace, serviceAccount: issuance.serviceAccount, tokenKind: issuance.tokenKind };
     try {
       await deleteIssuanceObjects(kube, issuance);
@@ -45,7 +45,7 @@ export function createRevocationService({ policy, kube, store }: RevocationDeps)
     }
     try {
       await store.issuances.markRevoked(issuance.id, new Date(), by);
-      await store.audit.append({ ...base, outcome: 'granted', reason: `revoked by ${by}`, objects: issuance.objects });
+      await store.audit.append({ ...base, outcome: 'granted', reason: `${kind === 'rotation' ? 'rotated' : 'revoked'} by ${by}`, objects: issuance.objects });
     } catch (err) {
       throw new Problem('store_unavailable', 'the objects are deleted, but the revocation could not be recorded', { cause: err });
     }
@@ -53,6 +53,11 @@ export function createRevocationService({ policy, kube, store }: RevocationDeps)
   }
 
   return {
+    mayRevoke,
+
+    /** Retires an issuance that was replaced by a new one. */
+    retire: (issuance: Issuance, caller: CallerIdentity, context: RequestContext) => revokeOne(issuance, actor(caller), context, caller, 'rotation'),
+
     async revoke(caller: CallerIdentity, id: string, context: RequestContext): Promise<Issuance> {
       const issuance = await store.issuances.get(id);
       // The same answer for "unknown" and "not yours": ids of other pipelines are not disclosed.

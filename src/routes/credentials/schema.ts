@@ -48,3 +48,13 @@ export const credentialEnvelopeSchema = z
     issuances: z.array(z.object(issuedSchema)).describe('Every cluster\'s issuance; the first is also described at the top level'),
   })
   .meta({ id: 'CredentialEnvelope' });
+
+/** The 201 of every route that hands out a credential. */
+export const credentialResponse = {
+  description: 'The credential',
+  content: {
+    'application/json': { schema: credentialEnvelopeSchema },
+    'application/yaml': { schema: z.string().describe('The bare kubeconfig') },
+    'text/plain': { schema: z.string().describe('format env: NAME=value lines') },
+  },
+};

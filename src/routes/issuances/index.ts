@@ -3,19 +3,23 @@ import { z } from 'zod';
 import type { Authenticator } from '../../services/authenticate.ts';
 import type { IssuanceQueries } from '../../services/issuance-queries.ts';
 import type { RevocationService } from '../../services/revoke.ts';
-import { bearerToken } from '../bearer.ts';
+import type { RotationService } from '../../services/rotate.ts';
+import { sendCredential } from '../credentials/respond.ts';
+import { credentialResponse } from '../credentials/schema.ts';
+import { bearerToken, emptyBodyIsEmptyObject } from '../bearer.ts';
 import { problemResponses } from '../problem-responses.ts';
-import { issuanceIdSchema, issuanceListQuerySchema, issuanceSchema, issuanceView, revokeRequestSchema } from './schema.ts';
+import { issuanceIdSchema, issuanceListQuerySchema, issuanceSchema, issuanceView, revokeRequestSchema, rotateRequestSchema } from './schema.ts';
 
 interface Options {
   authenticator: Authenticator;
   queries: IssuanceQueries;
   revocations: RevocationService;
+  rotations: RotationService;
 }
 
 const common = { tags: ['issuances'], security: [{ ciToken: [] }] };
 
-export const issuanceRoutes: FastifyPluginAsyncZod<Options> = async (app, { authenticator, queries, revocations }) => {
+export const issuanceRoutes: FastifyPluginAsyncZod<Options> = async (app, { authenticator, queries, revocations, rotations }) => {
   const caller = (authorization: string | undefined) => authenticator.verify(bearerToken(authorization));
   const context = (request: { id: string; ip: string }) => ({ requestId: request.id, clientAddress: request.ip });
 
@@ -45,6 +49,20 @@ export const issuanceRoutes: FastifyPluginAsyncZod<Options> = async (app, { auth
     const revoked = await revocations.revoke(await caller(request.headers.authorization), request.params.id, context(request));
     request.log.info({ issuanceId: revoked.id, pipeline: revoked.pipeline }, 'issuance revoked');
     return issuanceView(revoked);
+  });
+
+  app.post('/v1/issuances/:id/rotate', {
+    preValidation: emptyBodyIsEmptyObject,
+    schema: {
+      ...common, summary: 'Rotate a credential: a new one for the same cluster, namespace and kind; the old one is revoked',
+      description: 'For the pipeline that holds it, with a fresh CI token. The policy in force decides the new one.',
+      params: issuanceIdSchema, body: rotateRequestSchema, response: { 201: credentialResponse, ...problemResponses },
+    },
+  }, async (request, reply) => {
+    const old = request.params.id;
+    const credential = await rotations.rotate(bearerToken(request.headers.authorization), old, context(request));
+    request.log.info({ rotated: old }, 'issuance rotated');
+    return sendCredential(request, reply, request.body.format, credential);
   });
 
   app.post('/v1/issuances/revoke', {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { tokenKinds } from '../../policy/schema.ts';
+import { credentialFormats } from '../../services/credential-formats.ts';
 import type { Issuance } from '../../store/ports.ts';
 
 export const issuanceStates = ['pending', 'active', 'failed', 'expired', 'revoked'] as const;
@@ -37,6 +38,10 @@ export const revokeRequestSchema = z.strictObject({
   pipeline: z.string().min(1).max(63).describe('Revoke every active issuance of this pipeline'),
   cluster: z.string().min(1).max(63).optional().describe('Only those in this cluster'),
 }).meta({ id: 'RevokeRequest' });
+
+export const rotateRequestSchema = z.strictObject({
+  format: z.enum(credentialFormats).default('json').describe('As for POST /v1/credentials'),
+}).meta({ id: 'RotateRequest' });
 
 export function issuanceView(i: Issuance): z.input<typeof issuanceSchema> {
   const iso = (d: Date | null) => (d ? d.toISOString() : null);
