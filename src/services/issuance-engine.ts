@@ -82,9 +82,12 @@ export function createIssuanceEngine(kube: KubeGateway, options: IssuanceEngineO
         const jti = jtiOf(token);
         return { issuanceId, cluster, namespace, serviceAccount, tokenKind: decision.tokenKind, token, expiresAt, warnings, objects, ...(jti ? { kubeTokenJti: jti } : {}) };
       } catch (err) {
-        await deleteAll(cluster, objects).catch(() => {
-          // The reaper removes what could not be deleted now: it is labelled and expires.
-        });
+        try {
+          await deleteAll(cluster, objects);
+          if (err instanceof Object) rolledBack.add(err);
+        } catch {
+          // The reaper removes what could not be deleted now: the write-ahead record names it.
+        }
         throw err;
       }
     },
@@ -92,6 +95,13 @@ export function createIssuanceEngine(kube: KubeGateway, options: IssuanceEngineO
 }
 
 export type IssuanceEngine = ReturnType<typeof createIssuanceEngine>;
+
+const rolledBack = new WeakSet<object>();
+
+/** Whether a failed `issue` removed everything it had created before it threw. */
+export function wasRolledBack(err: unknown): boolean {
+  return err instanceof Object && rolledBack.has(err);
+}
 
 function jtiOf(token: string): string | undefined {
   try {

@@ -4,7 +4,7 @@ import { tokenFingerprint, whatWasDecided, whoAsked, type RequestContext } from 
 import type { Authenticator, CallerIdentity } from './authenticate.ts';
 import type { IssuedWithEndpoint } from './credential-formats.ts';
 import { decide, type CredentialAsk, type PolicyDecision } from './evaluate.ts';
-import type { IssuanceEngine, IssuedAccess } from './issuance-engine.ts';
+import { wasRolledBack, type IssuanceEngine, type IssuedAccess } from './issuance-engine.ts';
 import { newIssuanceId } from './issuance-id.ts';
 import type { KubeGateway, PolicySource, ServiceLogger } from './ports.ts';
 
@@ -91,11 +91,15 @@ export function createCredentialService(deps: CredentialServiceDeps) {
     }
   }
 
-  /** All or nothing: what was created goes, and the write-ahead records say so. */
-  async function undo(ids: string[], decisions: PolicyDecision[]): Promise<void> {
+  /**
+   * All or nothing: what was created goes, and the write-ahead records say so. The issuance that
+   * failed has already rolled itself back when it could; the others are deleted here.
+   */
+  async function undo(ids: string[], decisions: PolicyDecision[], issuedCount: number, failure: unknown): Promise<void> {
     await Promise.all(ids.map(async (id, i) => {
       try {
-        await engine.deleteAll(decisions[i]!.cluster, engine.plan(decisions[i]!, id).objects);
+        if (i < issuedCount) await engine.deleteAll(decisions[i]!.cluster, engine.plan(decisions[i]!, id).objects);
+        else if (!wasRolledBack(failure)) return;
         await store.issuances.markFailed(id, new Date());
       } catch {
         // Still pending: the reaper finishes the job once the record is stale.
@@ -125,7 +129,7 @@ export function createCredentialService(deps: CredentialServiceDeps) {
       };
     } catch (err) {
       // Nothing is handed out: the CI token may be used again.
-      await undo(ids, decisions);
+      await undo(ids, decisions, issued.length, err);
       await authenticator.release(identity).catch(() => {});
       await recordRefusal(context, identity, err, decisions[issued.length] ?? decisions[0]);
       throw err;
