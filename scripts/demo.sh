@@ -7,6 +7,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 dir="$root/.kubevend/demo"
 port=${KUBEVEND_PORT:-8080}
+# Ports of the demo's own control plane, apart from the defaults a developer may be running.
+export ETCD_PORT=${ETCD_PORT:-23891} ETCD_PEER_PORT=${ETCD_PEER_PORT:-23901} APISERVER_PORT=${APISERVER_PORT:-16543}
 keep=false; [ "${1:-}" = "--keep" ] && keep=true
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
@@ -56,7 +58,9 @@ echo "policy: $dir/policy.yaml"
 
 say "3. Starting kubevend on http://127.0.0.1:$port"
 (cd "$root" && npm run --silent build)
-KUBEVEND_POLICY_FILE="$dir/policy.yaml" KUBEVEND_PORT=$port node "$root/dist/server.js" > "$dir/kubevend.log" 2>&1 &
+rm -f "$dir/kubevend.db"*
+KUBEVEND_POLICY_FILE="$dir/policy.yaml" KUBEVEND_PORT=$port KUBEVEND_DATABASE_URL="sqlite://$dir/kubevend.db" \
+  node "$root/dist/server.js" > "$dir/kubevend.log" 2>&1 &
 kubevend_pid=$!
 for _ in $(seq 1 50); do curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
 curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null || { echo "kubevend did not start:"; cat "$dir/kubevend.log"; exit 1; }
@@ -85,11 +89,24 @@ say "6. A job no pipeline matches is refused"
 OTHER=$(mint '{"repository":"acme/other","ref":"refs/heads/main"}')
 curl -sS -X POST -H "Authorization: Bearer $OTHER" "http://127.0.0.1:$port/v1/credentials"; echo
 
-say "Done: a CI identity token became a 15-minute, namespace-scoped kubeconfig that kubectl used."
+say "7. The job is done: it revokes its credential, and the API server stops accepting it"
+ISSUANCE=$(curl -fsS -H "Authorization: Bearer $(mint '{"repository":"acme/web","ref":"refs/heads/main"}')" \
+  "http://127.0.0.1:$port/v1/issuances" | sed -n 's/.*"id":"\([0-9a-z]*\)".*/\1/p' | head -n 1)
+echo "\$ curl -X DELETE .../v1/issuances/$ISSUANCE"
+curl -fsS -X DELETE -H "Authorization: Bearer $(mint '{"repository":"acme/web","ref":"refs/heads/main"}')" \
+  "http://127.0.0.1:$port/v1/issuances/$ISSUANCE" | sed -n 's/.*"state":"\([a-z]*\)".*/state: \1/p'; echo
+for i in $(seq 1 40); do
+  if ! vk auth whoami >/dev/null 2>&1; then echo "\$ kubectl auth whoami   -> refused after revocation (~$((i / 2)) s)"; break; fi
+  sleep 0.5
+done
+vk auth whoami >/dev/null 2>&1 && { echo "UNEXPECTED: the revoked token still works"; exit 1; }
+
+say "Done: a CI identity token became a 15-minute, namespace-scoped kubeconfig that kubectl used, then revoked."
 cat <<HAND
 Try it by hand:  npm run demo -- --keep    (leaves kubevend and the control plane running)
   CI_TOKEN=\$(npm exec -- node scripts/demo/mint-ci-token.ts $dir/ci-signing-key.pem https://ci.demo.kubevend.test '{"repository":"acme/web","ref":"refs/heads/main"}')
   curl -sS -X POST -H "Authorization: Bearer \$CI_TOKEN" http://127.0.0.1:$port/v1/credentials | jq .
+  curl -sS -H "Authorization: Bearer \$CI_TOKEN" http://127.0.0.1:$port/v1/issuances | jq .
   API docs: http://127.0.0.1:$port/docs
 HAND
 if $keep; then

@@ -101,6 +101,8 @@ wait_ready() {
 
 start() {
   local bin pki="$dir/pki"
+  # Whatever fails on the way, nothing started is left running.
+  trap 'rc=$?; if [ "$rc" -ne 0 ]; then stop; fi; exit "$rc"' EXIT
   bin=$("$here/build.sh" | tail -n 1)
   command -v etcd >/dev/null || { echo "control-plane.sh: etcd is missing (apt-get install etcd-server)" >&2; exit 1; }
   stop
@@ -148,6 +150,7 @@ start() {
     fi
     sleep 0.5
   done
+  trap - EXIT
   echo "$dir/admin.kubeconfig"
 }
 
