@@ -4,12 +4,14 @@ import { randomUUID } from 'node:crypto';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { openapiPlugin } from './plugins/openapi.ts';
 import { problemsPlugin } from './plugins/problems.ts';
+import { auditRoutes } from './routes/audit/index.ts';
 import { credentialRoutes } from './routes/credentials/index.ts';
 import { docsRoutes } from './routes/docs/index.ts';
 import { explainRoutes } from './routes/explain/index.ts';
 import { healthRoutes } from './routes/health/index.ts';
 import { issuanceRoutes } from './routes/issuances/index.ts';
 import { metricsRoutes } from './routes/metrics/index.ts';
+import { createAuditQueries } from './services/audit-queries.ts';
 import { createAuthenticator } from './services/authenticate.ts';
 import { createExplainService } from './services/explain.ts';
 import { createCredentialService } from './services/issue-credentials.ts';
@@ -65,6 +67,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     queries: createIssuanceQueries(services),
     rotations: createRotationService({ ...services, credentials, revocations }),
   });
+  await app.register(auditRoutes, { authenticator, audit: createAuditQueries(services) });
   await app.register(docsRoutes);
   return app;
 }

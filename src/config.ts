@@ -17,6 +17,8 @@ const configSchema = z.object({
     .describe('Key (32+ bytes) for the HMAC fingerprints of issued tokens; beside a SQLite file it is made on first start'),
   KUBEVEND_REAPER_INTERVAL: z.union([z.literal('0').transform(() => 0), durationSchema]).default(60)
     .describe('How often expired and orphaned objects are removed; 0 turns the reaper off'),
+  KUBEVEND_AUDIT_RETENTION: z.union([z.literal('0').transform(() => 0), durationSchema]).default(0)
+    .describe('Audit records older than this are pruned (the hash chain stays verifiable); 0 keeps them all'),
   KUBEVEND_DURABLE_TOKEN_TIMEOUT: durationSchema.default(30)
     .describe('How long to wait for the token controller to fill a durable token'),
 });
@@ -30,6 +32,7 @@ export type Config = {
   databaseUrl: string;
   fingerprintKeyFile?: string;
   reaperIntervalSeconds: number;
+  auditRetentionSeconds: number;
   durableTokenTimeoutSeconds: number;
 };
 
@@ -52,6 +55,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: e.KUBEVEND_DATABASE_URL,
     ...(e.KUBEVEND_FINGERPRINT_KEY_FILE ? { fingerprintKeyFile: e.KUBEVEND_FINGERPRINT_KEY_FILE } : {}),
     reaperIntervalSeconds: e.KUBEVEND_REAPER_INTERVAL,
+    auditRetentionSeconds: e.KUBEVEND_AUDIT_RETENTION,
     durableTokenTimeoutSeconds: e.KUBEVEND_DURABLE_TOKEN_TIMEOUT,
   };
 }

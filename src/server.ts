@@ -35,7 +35,7 @@ async function main(): Promise<void> {
     durableTokenTimeoutMs: config.durableTokenTimeoutSeconds * 1000,
   });
   const stopReaper = config.reaperIntervalSeconds > 0
-    ? createReaper({ policy, kube, store, logger }).start(config.reaperIntervalSeconds * 1000)
+    ? createReaper({ policy, kube, store, logger, auditRetentionMs: config.auditRetentionSeconds * 1000 }).start(config.reaperIntervalSeconds * 1000)
     : () => {};
   process.on('SIGHUP', () => void policy.reload());
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { stringify } from 'yaml';
 import { createTestIssuer, type TestIssuer } from './helpers/ci-issuer.ts';
@@ -15,8 +16,12 @@ interface Started {
   kill: () => void;
 }
 
+let databases = 0;
+
 function startServer(env: Record<string, string>): Started {
-  const child = spawn(process.execPath, [serverEntry], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // A database of its own beside the policy, never in the work tree.
+  const database = { KUBEVEND_DATABASE_URL: `sqlite://${join(dirname(env.KUBEVEND_POLICY_FILE ?? tmpdir()), `server-${databases++}.db`)}` };
+  const child = spawn(process.execPath, [serverEntry], { env: { ...process.env, ...database, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));

@@ -49,6 +49,15 @@ export function createAuthenticator({ policy, replay }: { policy: PolicySource; 
     };
   }
 
+  /** Fail closed: when the replay store cannot answer, no token is taken as unused. */
+  async function acceptOnce(identity: CallerIdentity): Promise<boolean> {
+    try {
+      return await replay.acceptOnce(identity.issuer, identity.jti!, identity.expiresAt);
+    } catch (err) {
+      throw new Problem('store_unavailable', 'the replay store cannot be reached; nothing is issued', { cause: err });
+    }
+  }
+
   return {
     /** Verifies without spending the token: for decisions that issue nothing. */
     verify,
@@ -57,7 +66,7 @@ export function createAuthenticator({ policy, replay }: { policy: PolicySource; 
     async authenticate(token: string | undefined): Promise<CallerIdentity> {
       const identity = await verify(token);
       const issuer = policy.current().issuers.find((i) => i.name === identity.issuer);
-      if (issuer?.replayProtection && identity.jti && !(await replay.acceptOnce(identity.issuer, identity.jti, identity.expiresAt))) {
+      if (issuer?.replayProtection && identity.jti && !(await acceptOnce(identity))) {
         throw new Problem('token_replayed', 'this token\'s "jti" was accepted before; ask the CI system for a new token');
       }
       return identity;

@@ -9,7 +9,17 @@ export interface ReapReport {
   abandoned: number;
   strays: number;
   replayPruned: number;
+  auditPruned: number;
   errors: number;
+}
+
+export interface ReaperDeps {
+  policy: PolicySource;
+  kube: KubeGateway;
+  store: Store;
+  logger?: ServiceLogger;
+  /** Audit records older than this are pruned; 0 keeps them all. */
+  auditRetentionMs?: number;
 }
 
 /** A pending issuance older than this was abandoned by a process that died; younger ones may be under way. */
@@ -20,7 +30,7 @@ const GRACE_MS = 2 * 60_000;
  * labels, not in memory, so it picks up after a restart; every step is idempotent (state changes
  * succeed for one caller only, deletes of what is gone are no-ops), so several replicas may run it.
  */
-export function createReaper({ policy, kube, store, logger }: { policy: PolicySource; kube: KubeGateway; store: Store; logger?: ServiceLogger }) {
+export function createReaper({ policy, kube, store, logger, auditRetentionMs = 0 }: ReaperDeps) {
   const facts = (i: Issuance) => ({
     issuanceId: i.id, pipeline: i.pipeline, cluster: i.cluster, namespace: i.namespace,
     serviceAccount: i.serviceAccount, tokenKind: i.tokenKind, objects: i.objects,
@@ -60,7 +70,7 @@ export function createReaper({ policy, kube, store, logger }: { policy: PolicySo
 
   return {
     async runOnce(now = new Date()): Promise<ReapReport> {
-      const report: ReapReport = { expired: 0, abandoned: 0, strays: 0, replayPruned: 0, errors: 0 };
+      const report: ReapReport = { expired: 0, abandoned: 0, strays: 0, replayPruned: 0, auditPruned: 0, errors: 0 };
       for (const issuance of await store.issuances.listDue(now, 500)) {
         await clean(issuance, report, () => store.issuances.markExpired(issuance.id, now), async () => {
           report.expired++;
@@ -85,6 +95,7 @@ export function createReaper({ policy, kube, store, logger }: { policy: PolicySo
         }
       }
       report.replayPruned = await store.replay.pruneReplay(now);
+      if (auditRetentionMs > 0) report.auditPruned = await store.audit.prune(new Date(now.getTime() - auditRetentionMs));
       return report;
     },
 
@@ -95,7 +106,7 @@ export function createReaper({ policy, kube, store, logger }: { policy: PolicySo
         timer = setTimeout(async () => {
           try {
             const report = await this.runOnce();
-            if (report.expired || report.abandoned || report.strays || report.errors) logger?.info({ ...report }, 'reaper run');
+            if (report.expired || report.abandoned || report.strays || report.auditPruned || report.errors) logger?.info({ ...report }, 'reaper run');
           } catch (err) {
             logger?.error({ error: (err as Error).message }, 'reaper run failed');
           }

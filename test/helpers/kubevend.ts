@@ -20,6 +20,8 @@ export interface Kubevend {
   policyFile: string;
   metrics: Metrics;
   store: Store;
+  /** Key of the token fingerprints in the ledger. */
+  fingerprintKey: Buffer;
   /** The reaper, to run on demand. */
   reaper: Reaper;
   /** Every log line the app wrote, as text. */
@@ -40,7 +42,7 @@ export async function scratchDir(): Promise<{ dir: string; cleanup: () => Promis
 export async function startKubevend(
   dir: string,
   policy: unknown,
-  options: { store?: Store; file?: string; durableTokenTimeoutMs?: number } = {},
+  options: { store?: Store; file?: string; durableTokenTimeoutMs?: number; auditRetentionMs?: number } = {},
 ): Promise<Kubevend> {
   const policyFile = options.file ?? join(dir, `policy-${Date.now()}.yaml`);
   await writeFile(policyFile, stringify(policy));
@@ -57,15 +59,15 @@ export async function startKubevend(
   // A SQLite file of its own per app: the embedded default, as a CI job meets it.
   const store = options.store ?? (await openStore(`sqlite://${join(dir, `kubevend-${randomBytes(4).toString('hex')}.db`)}`));
   const kube = createKubeGateway(watcher.current().clusters);
+  const fingerprintKey = randomBytes(32);
   const app = await buildApp({
-    policy: watcher, kube, store, metrics, logger,
-    fingerprintKey: randomBytes(32),
+    policy: watcher, kube, store, metrics, logger, fingerprintKey,
     ...(options.durableTokenTimeoutMs ? { durableTokenTimeoutMs: options.durableTokenTimeoutMs } : {}),
   });
   await app.ready();
   return {
-    app, policy: watcher, policyFile, metrics, store, logs,
-    reaper: createReaper({ policy: watcher, kube, store, logger }),
+    app, policy: watcher, policyFile, metrics, store, logs, fingerprintKey,
+    reaper: createReaper({ policy: watcher, kube, store, logger, ...(options.auditRetentionMs ? { auditRetentionMs: options.auditRetentionMs } : {}) }),
     close: async () => {
       watcher.close();
       await app.close();

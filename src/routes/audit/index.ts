@@ -1,0 +1,54 @@
+import { Readable } from 'node:stream';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { AuditFilter, AuditRecord } from '../../store/ports.ts';
+import type { AuditQueries } from '../../services/audit-queries.ts';
+import type { Authenticator } from '../../services/authenticate.ts';
+import { bearerToken } from '../bearer.ts';
+import { problemResponses } from '../problem-responses.ts';
+import { auditQuerySchema, auditRecordSchema, auditRecordView, verificationSchema } from './schema.ts';
+
+const common = { tags: ['audit'], security: [{ ciToken: [] }] };
+
+export const auditRoutes: FastifyPluginAsyncZod<{ authenticator: Authenticator; audit: AuditQueries }> = async (app, { authenticator, audit }) => {
+  const caller = (authorization: string | undefined) => authenticator.verify(bearerToken(authorization));
+
+  app.get('/v1/audit', {
+    schema: {
+      ...common,
+      summary: 'The audit ledger, newest first (operators: auditor or admin)',
+      description: 'Filters combine. With `Accept: application/x-ndjson` the whole filtered ledger streams as one record a line; `cursor` and `limit` are ignored then.',
+      querystring: auditQuerySchema,
+      response: {
+        200: {
+          description: 'A page of records, or all of them as NDJSON',
+          content: {
+            'application/json': { schema: z.object({ items: z.array(auditRecordSchema), nextCursor: z.string().nullable() }) },
+            'application/x-ndjson': { schema: z.string().describe('One AuditRecord as JSON per line') },
+          },
+        },
+        ...problemResponses,
+      },
+    },
+  }, async (request, reply) => {
+    const { cursor, limit, from, to, ...rest } = request.query;
+    const filter: AuditFilter = { ...rest, ...(from ? { from: new Date(from) } : {}), ...(to ? { to: new Date(to) } : {}) };
+    const identity = await caller(request.headers.authorization);
+    if (/application\/x-ndjson/.test(request.headers.accept ?? '')) {
+      const records = audit.stream(identity, filter);
+      // A stream bypasses the serialiser; its records were typed by the store.
+      const body = Readable.from(ndjson(records)) as unknown as string;
+      return reply.type('application/x-ndjson').header('cache-control', 'no-store').send(body);
+    }
+    const page = await audit.list(identity, filter, { limit, ...(cursor ? { cursor } : {}) });
+    return reply.header('cache-control', 'no-store').send({ items: page.items.map(auditRecordView), nextCursor: page.nextCursor });
+  });
+
+  app.get('/v1/audit/verify', {
+    schema: { ...common, summary: 'Walk the hash chain and report the first broken link (operators)', response: { 200: verificationSchema, ...problemResponses } },
+  }, async (request) => audit.verify(await caller(request.headers.authorization)));
+};
+
+async function* ndjson(records: AsyncIterable<AuditRecord>): AsyncGenerator<string> {
+  for await (const record of records) yield `${JSON.stringify(auditRecordView(record))}\n`;
+}
