@@ -20,6 +20,8 @@ export interface Kubevend {
   policyFile: string;
   metrics: Metrics;
   store: Store;
+  /** The SQLite file of the store, unless a store was passed in. */
+  dbFile: string;
   /** Key of the token fingerprints in the ledger. */
   fingerprintKey: Buffer;
   /** The reaper, to run on demand. */
@@ -57,7 +59,8 @@ export async function startKubevend(
     },
   });
   // A SQLite file of its own per app: the embedded default, as a CI job meets it.
-  const store = options.store ?? (await openStore(`sqlite://${join(dir, `kubevend-${randomBytes(4).toString('hex')}.db`)}`));
+  const dbFile = join(dir, `kubevend-${randomBytes(4).toString('hex')}.db`);
+  const store = options.store ?? (await openStore(`sqlite://${dbFile}`));
   const kube = createKubeGateway(watcher.current().clusters);
   const fingerprintKey = randomBytes(32);
   const app = await buildApp({
@@ -66,7 +69,7 @@ export async function startKubevend(
   });
   await app.ready();
   return {
-    app, policy: watcher, policyFile, metrics, store, logs, fingerprintKey,
+    app, policy: watcher, policyFile, metrics, store, logs, fingerprintKey, dbFile,
     reaper: createReaper({ policy: watcher, kube, store, logger, ...(options.auditRetentionMs ? { auditRetentionMs: options.auditRetentionMs } : {}) }),
     close: async () => {
       watcher.close();
