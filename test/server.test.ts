@@ -1,38 +1,10 @@
-import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { stringify } from 'yaml';
 import { createTestIssuer, type TestIssuer } from './helpers/ci-issuer.ts';
 import { scratchDir } from './helpers/kubevend.ts';
-
-const serverEntry = join(import.meta.dirname, '..', 'src', 'server.ts');
-
-interface Started {
-  code: Promise<number | null>;
-  stderr: () => string;
-  stdout: () => string;
-  kill: () => void;
-}
-
-let databases = 0;
-
-function startServer(env: Record<string, string>): Started {
-  // A database of its own beside the policy, never in the work tree.
-  const database = { KUBEVEND_DATABASE_URL: `sqlite://${join(dirname(env.KUBEVEND_POLICY_FILE ?? tmpdir()), `server-${databases++}.db`)}` };
-  const child = spawn(process.execPath, [serverEntry], { env: { ...process.env, ...database, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  return {
-    code: new Promise((resolve) => child.on('exit', (code) => resolve(code))),
-    stdout: () => stdout,
-    stderr: () => stderr,
-    kill: () => child.kill('SIGTERM'),
-  };
-}
+import { startServer } from './helpers/server-process.ts';
 
 describe('kubevend start-up', () => {
   let scratch: Awaited<ReturnType<typeof scratchDir>>;
@@ -96,14 +68,8 @@ describe('kubevend start-up', () => {
   });
 
   it('when the configuration is good, then it serves /readyz and exits cleanly on SIGTERM', async () => {
-    const server = startServer({ KUBEVEND_POLICY_FILE: await policyFile(goodPolicy), KUBEVEND_PORT: '0' });
-    let address: string | undefined;
-    for (let i = 0; i < 100 && !address; i++) {
-      address = server.stdout().match(/"msg":"Server listening at (http:\/\/127\.0\.0\.1:\d+)"/)?.[1];
-      if (!address) await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(address, server.stderr()).toBeDefined();
-    const res = await fetch(`${address}/readyz`);
+    const server = startServer({ KUBEVEND_POLICY_FILE: await policyFile(goodPolicy) });
+    const res = await fetch(`${await server.address()}/readyz`);
     expect(res.status).toBe(200);
     server.kill();
     expect(await server.code).toBe(0);

@@ -1,0 +1,98 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { openStore } from '../src/store/open.ts';
+import type { Store } from '../src/store/ports.ts';
+import { createTestIssuer, githubClaims, type TestIssuer } from './helpers/ci-issuer.ts';
+import { createNamespace, createViewerServiceAccount, deleteNamespaces } from './helpers/cluster.ts';
+import { scratchDir, startKubevend, type Kubevend } from './helpers/kubevend.ts';
+import { engines, type FreshDatabase } from './helpers/store.ts';
+import { labelled } from './helpers/vended.ts';
+
+const postgres = engines.find((e) => e.name === 'postgres')!;
+
+/** SQL on the server's maintenance database, as its administrator. */
+async function adminSql(sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: inject('databaseUrl') });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+// No audit record, no credential: the store is made to fail for real, at the database.
+describe('fail closed when the store cannot be written', () => {
+  let scratch: Awaited<ReturnType<typeof scratchDir>>;
+  let ci: TestIssuer;
+  let database: FreshDatabase;
+  let store: Store;
+  let kv: Kubevend;
+  let ns: string;
+  const role = `kv_app_${randomBytes(4).toString('hex')}`;
+
+  beforeAll(async () => {
+    scratch = await scratchDir();
+    ci = await createTestIssuer(scratch.dir);
+    ns = await createNamespace('fail-closed');
+    await createViewerServiceAccount(ns, 'deployer');
+    database = await postgres.fresh();
+    await (await openStore(database.url)).close(); // the schema, made by its owner
+    // kubevend connects as a role of its own, whose rights the test can take away.
+    await database.raw(`create role ${role} login`);
+    await database.raw(`grant usage, create on schema public to ${role}; grant all on all tables in schema public to ${role}`);
+    const url = new URL(database.url);
+    url.username = role;
+    store = await openStore(url.toString());
+    kv = await startKubevend(scratch.dir, {
+      issuers: [{ name: 'ci', issuer: ci.issuer, audiences: ['kubevend'], publicKeyFile: ci.publicKeyFile }],
+      clusters: [{ name: 'local', kubeconfig: inject('kubeconfig') }],
+      pipelines: [{ name: 'web', issuer: 'ci', match: { repository: 'acme/web' }, grants: [{ cluster: 'local', namespace: ns, bind: { clusterRole: 'view' } }] }],
+    }, { store });
+  });
+
+  afterAll(async () => {
+    await kv?.close();
+    await store?.close();
+    await adminSql(`alter database ${new URL(database.url).pathname.slice(1)} allow_connections true`).catch(() => {});
+    await database?.drop();
+    await adminSql(`drop role if exists ${role}`).catch(() => {});
+    await deleteNamespaces(ns);
+    await scratch?.cleanup();
+  });
+
+  const vend = async () =>
+    kv.app.inject({ method: 'POST', url: '/v1/credentials', payload: {}, headers: { authorization: `Bearer ${await ci.mint(githubClaims('acme/web'))}` } });
+
+  it('when everything works, then a credential is issued (the baseline)', async () => {
+    expect((await vend()).statusCode).toBe(201);
+  });
+
+  it('when the audit record cannot be written after the objects exist, then the caller gets 503 and the objects are deleted', async () => {
+    await database.raw(`revoke insert on audit_records from ${role}`);
+    try {
+      const before = (await labelled('kubevend.io/pipeline=web')).length;
+      const res = await vend();
+      expect(res.statusCode).toBe(503);
+      expect(res.json().code).toBe('store_unavailable');
+      expect(res.body).not.toMatch(/eyJ/);
+      expect((await labelled('kubevend.io/pipeline=web')).length).toBe(before);
+      const latest = (await store.issuances.list({ pipeline: 'web' }, { limit: 1 })).items[0];
+      expect(latest?.state).toBe('failed');
+    } finally {
+      await database.raw(`grant insert on audit_records to ${role}`);
+    }
+  });
+
+  it('when the database is down, then the caller gets 503 and nothing is created', async () => {
+    const name = new URL(database.url).pathname.slice(1);
+    const before = (await labelled('kubevend.io/pipeline=web')).length;
+    await adminSql(`alter database ${name} allow_connections false`);
+    await adminSql(`select pg_terminate_backend(pid) from pg_stat_activity where datname = '${name}'`);
+    const res = await vend();
+    expect(res.statusCode).toBe(503);
+    expect(res.json().code).toBe('store_unavailable');
+    expect((await labelled('kubevend.io/pipeline=web')).length).toBe(before);
+  });
+});
