@@ -3,6 +3,7 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import { randomUUID } from 'node:crypto';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { openapiPlugin } from './plugins/openapi.ts';
+import { loadSheddingPlugin } from './plugins/load-shedding.ts';
 import { problemsPlugin } from './plugins/problems.ts';
 import { auditRoutes } from './routes/audit/index.ts';
 import { credentialRoutes } from './routes/credentials/index.ts';
@@ -18,6 +19,7 @@ import { createCredentialService } from './services/issue-credentials.ts';
 import { createIssuanceEngine } from './services/issuance-engine.ts';
 import { createIssuanceQueries } from './services/issuance-queries.ts';
 import type { KubeGateway, PolicySource } from './services/ports.ts';
+import { createReadiness } from './services/readiness.ts';
 import { createRevocationService } from './services/revoke.ts';
 import { createRotationService } from './services/rotate.ts';
 import type { Store } from './store/ports.ts';
@@ -32,6 +34,8 @@ export interface AppDeps {
   logger?: FastifyBaseLogger;
   trustProxy?: boolean;
   durableTokenTimeoutMs?: number;
+  /** Issuing requests served at once before the next is shed with a 503; default 64. */
+  maxInFlight?: number;
 }
 
 /** Builds the HTTP app from explicit dependencies; `server.ts` passes the real ones. */
@@ -50,14 +54,22 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  const metrics = deps.metrics ?? createMetrics();
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.httpRequests.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
 
   const authenticator = createAuthenticator({ policy: deps.policy, replay: deps.store.replay });
   const engine = createIssuanceEngine(deps.kube, { ...(deps.durableTokenTimeoutMs ? { durableTokenTimeoutMs: deps.durableTokenTimeoutMs } : {}) });
-  const services = { ...deps, authenticator, engine, ...(deps.logger ? { logger: deps.logger } : {}) };
+  const services = { ...deps, authenticator, engine, telemetry: metrics.telemetry, ...(deps.logger ? { logger: deps.logger } : {}) };
   await app.register(problemsPlugin);
+  await app.register(loadSheddingPlugin, { maxInFlight: deps.maxInFlight ?? 64 });
   await app.register(openapiPlugin);
-  await app.register(healthRoutes, { policy: deps.policy });
-  await app.register(metricsRoutes, { metrics: deps.metrics ?? createMetrics() });
+  await app.register(healthRoutes, { readiness: createReadiness(deps) });
+  await app.register(metricsRoutes, { metrics });
   const credentials = createCredentialService(services);
   const revocations = createRevocationService(services);
   await app.register(credentialRoutes, { credentials });

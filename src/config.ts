@@ -19,6 +19,8 @@ const configSchema = z.object({
     .describe('How often expired and orphaned objects are removed; 0 turns the reaper off'),
   KUBEVEND_AUDIT_RETENTION: z.union([z.literal('0').transform(() => 0), durationSchema]).default(0)
     .describe('Audit records older than this are pruned (the hash chain stays verifiable); 0 keeps them all'),
+  KUBEVEND_MAX_IN_FLIGHT: z.coerce.number().int().min(1).default(64)
+    .describe('Issuing requests served at once per replica; more are shed with 503 and Retry-After'),
   KUBEVEND_DURABLE_TOKEN_TIMEOUT: durationSchema.default(30)
     .describe('How long to wait for the token controller to fill a durable token'),
 });
@@ -33,6 +35,7 @@ export type Config = {
   fingerprintKeyFile?: string;
   reaperIntervalSeconds: number;
   auditRetentionSeconds: number;
+  maxInFlight: number;
   durableTokenTimeoutSeconds: number;
 };
 
@@ -56,6 +59,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...(e.KUBEVEND_FINGERPRINT_KEY_FILE ? { fingerprintKeyFile: e.KUBEVEND_FINGERPRINT_KEY_FILE } : {}),
     reaperIntervalSeconds: e.KUBEVEND_REAPER_INTERVAL,
     auditRetentionSeconds: e.KUBEVEND_AUDIT_RETENTION,
+    maxInFlight: e.KUBEVEND_MAX_IN_FLIGHT,
     durableTokenTimeoutSeconds: e.KUBEVEND_DURABLE_TOKEN_TIMEOUT,
   };
 }

@@ -39,6 +39,8 @@ const catalogue = {
   rbac_escalation_refused: [502, 'The API server refused a role kubevend may not grant'],
   cluster_unreachable: [503, 'The Kubernetes API server cannot be reached'],
   store_unavailable: [503, 'The audit ledger cannot be written, so nothing is issued'],
+  rate_limited: [429, 'The pipeline has asked too often; retry later'],
+  overloaded: [503, 'kubevend is at capacity; retry shortly'],
   internal_error: [500, 'Internal error'],
 } as const satisfies Record<string, readonly [number, string]>;
 
@@ -54,8 +56,10 @@ export class Problem extends Error {
   readonly status: number;
   readonly title: string;
   readonly errors?: ProblemFieldError[];
+  /** Seconds after which a retry may succeed; sent as `Retry-After`. */
+  readonly retryAfter?: number;
 
-  constructor(code: ProblemCode, detail: string, options?: { errors?: ProblemFieldError[]; cause?: unknown }) {
+  constructor(code: ProblemCode, detail: string, options?: { errors?: ProblemFieldError[]; cause?: unknown; retryAfter?: number }) {
     super(detail, { cause: options?.cause });
     this.name = 'Problem';
     this.code = code;
@@ -63,6 +67,7 @@ export class Problem extends Error {
     this.status = status;
     this.title = title;
     if (options?.errors) this.errors = options.errors;
+    if (options?.retryAfter !== undefined) this.retryAfter = options.retryAfter;
   }
 }
 

@@ -1,21 +1,51 @@
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Telemetry } from './services/ports.ts';
 
 /** kubevend's Prometheus metrics, on a registry of their own (no global state between apps). */
 export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'kubevend_' });
+  const registers = [registry];
+  const issuances = new Counter({
+    name: 'kubevend_issuances_total',
+    help: 'Credential requests by outcome (granted, denied, failed), pipeline, cluster, grant mode and problem code',
+    labelNames: ['outcome', 'pipeline', 'cluster', 'mode', 'code'] as const, registers,
+  });
+  const kubeRequests = new Histogram({
+    name: 'kubevend_kube_request_duration_seconds',
+    help: 'Kubernetes API calls by cluster, verb and result code (ok, or the problem code)',
+    labelNames: ['cluster', 'verb', 'code'] as const, buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15], registers,
+  });
+  const reaperRuns = new Counter({ name: 'kubevend_reaper_runs_total', help: 'Reaper runs by result', labelNames: ['result'] as const, registers });
+  const reaped = new Counter({
+    name: 'kubevend_reaper_removed_total', help: 'Issuances the reaper cleaned up, by reason (expired, abandoned, strays)',
+    labelNames: ['reason'] as const, registers,
+  });
+  const telemetry: Telemetry = {
+    issuance: (outcome, l) => issuances.inc({ outcome, pipeline: l.pipeline ?? '', cluster: l.cluster ?? '', mode: l.mode ?? '', code: l.code ?? '' }),
+    kubeCall: (cluster, verb, seconds, code) => kubeRequests.observe({ cluster, verb, code }, seconds),
+    reaperRun: (result, removed) => {
+      reaperRuns.inc({ result });
+      for (const [reason, n] of Object.entries(removed)) if (n) reaped.inc({ reason }, n);
+    },
+  };
   return {
     registry,
+    telemetry,
+    httpRequests: new Histogram({
+      name: 'kubevend_http_request_duration_seconds',
+      help: 'HTTP requests by method, route and status',
+      labelNames: ['method', 'route', 'status'] as const, buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15], registers,
+    }),
     policyReloads: new Counter({
       name: 'kubevend_policy_reloads_total',
       help: 'Policy reloads by result (ok: swapped in; refused: invalid, the last good policy stays)',
-      labelNames: ['result'] as const,
-      registers: [registry],
+      labelNames: ['result'] as const, registers,
     }),
     policyReloadOk: new Gauge({
       name: 'kubevend_policy_last_reload_success',
       help: '1 when the newest policy file on disk is the one in force, 0 when it was refused',
-      registers: [registry],
+      registers,
     }),
   };
 }

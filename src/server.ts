@@ -28,14 +28,15 @@ async function main(): Promise<void> {
     throw new ConfigError(`KUBEVEND_DATABASE_URL: ${err.message}`);
   });
   // Clusters are wired at start: a policy reload changes issuers, pipelines and operators.
-  const kube = createKubeGateway(policy.current().clusters);
+  const kube = createKubeGateway(policy.current().clusters, { telemetry: metrics.telemetry });
   const app = await buildApp({
     policy, kube, store, fingerprintKey, metrics, logger,
     trustProxy: config.trustProxy,
     durableTokenTimeoutMs: config.durableTokenTimeoutSeconds * 1000,
+    maxInFlight: config.maxInFlight,
   });
   const stopReaper = config.reaperIntervalSeconds > 0
-    ? createReaper({ policy, kube, store, logger, auditRetentionMs: config.auditRetentionSeconds * 1000 }).start(config.reaperIntervalSeconds * 1000)
+    ? createReaper({ policy, kube, store, logger, telemetry: metrics.telemetry, auditRetentionMs: config.auditRetentionSeconds * 1000 }).start(config.reaperIntervalSeconds * 1000)
     : () => {};
   process.on('SIGHUP', () => void policy.reload());
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { CoreV1Api, KubeConfig, KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, KubernetesObjectApi, VersionApi, type KubernetesObject } from '@kubernetes/client-node';
 import { Problem } from '../errors.ts';
 import type { ClusterPolicy } from '../policy/schema.ts';
-import type { ClusterEndpoint, KubeGateway, ManagedKind } from '../services/ports.ts';
+import { noTelemetry, type ClusterEndpoint, type KubeGateway, type ManagedKind, type Telemetry } from '../services/ports.ts';
 import { kubeProblem } from './problems.ts';
 import { waitForSecretToken } from './secret-token.ts';
 
@@ -11,6 +11,7 @@ interface ClusterClient {
   endpoint: ClusterEndpoint;
   core: CoreV1Api;
   objects: KubernetesObjectApi;
+  version: VersionApi;
 }
 
 const apiVersions: Record<ManagedKind, string> = {
@@ -26,7 +27,8 @@ const apiVersions: Record<ManagedKind, string> = {
 const DEFAULT_CALL_TIMEOUT_MS = 15_000;
 
 /** The only place kubevend talks to Kubernetes: one client per named cluster. */
-export function createKubeGateway(clusters: ClusterPolicy[], options: { callTimeoutMs?: number } = {}): KubeGateway {
+export function createKubeGateway(clusters: ClusterPolicy[], options: { callTimeoutMs?: number; telemetry?: Telemetry } = {}): KubeGateway {
+  const telemetry = options.telemetry ?? noTelemetry;
   const clients = new Map(clusters.map((c) => [c.name, clusterClient(c)]));
   const timeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
   const client = (name: string): ClusterClient => {
@@ -34,18 +36,23 @@ export function createKubeGateway(clusters: ClusterPolicy[], options: { callTime
     if (!found) throw new Problem('cluster_unknown', `no cluster named "${name}" is configured`);
     return found;
   };
-  /** Runs one call with a deadline; every failure leaves as a stable problem. */
-  const call = async <T>(what: string, run: () => Promise<T>): Promise<T> => {
+  /** Runs one call with a deadline and times it; every failure leaves as a stable problem. */
+  const call = async <T>(cluster: string, verb: string, what: string, run: () => Promise<T>): Promise<T> => {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Problem('kube_timeout', `the API server did not answer within ${timeoutMs} ms (${what})`)), timeoutMs);
     });
+    const started = performance.now();
+    let code = 'ok';
     try {
       return await Promise.race([run(), deadline]);
     } catch (err) {
-      throw kubeProblem(err, what);
+      const problem = kubeProblem(err, what);
+      code = problem.code;
+      throw problem;
     } finally {
       clearTimeout(timer);
+      telemetry.kubeCall(cluster, verb, (performance.now() - started) / 1000, code);
     }
   };
 
@@ -53,7 +60,7 @@ export function createKubeGateway(clusters: ClusterPolicy[], options: { callTime
     endpoint: (cluster) => client(cluster).endpoint,
 
     createServiceAccountToken: ({ cluster, namespace, serviceAccount, ttlSeconds, audiences, boundSecret }) =>
-      call(`ServiceAccount ${namespace}/${serviceAccount} in cluster "${cluster}"`, async () => {
+      call(cluster, 'create_token', `ServiceAccount ${namespace}/${serviceAccount} in cluster "${cluster}"`, async () => {
         const response = await client(cluster).core.createNamespacedServiceAccountTokenWithHttpInfo({
           name: serviceAccount,
           namespace,
@@ -71,13 +78,13 @@ export function createKubeGateway(clusters: ClusterPolicy[], options: { callTime
       }),
 
     create: (cluster, manifest) =>
-      call(`${manifest.kind} ${qualified(manifest.metadata)} in cluster "${cluster}"`, async () => {
+      call(cluster, 'create', `${manifest.kind} ${qualified(manifest.metadata)} in cluster "${cluster}"`, async () => {
         const created = await client(cluster).objects.create(manifest as KubernetesObject);
         return { uid: created.metadata!.uid!, resourceVersion: created.metadata!.resourceVersion! };
       }),
 
     delete: (cluster, ref) =>
-      call(`${ref.kind} ${qualified(ref)} in cluster "${cluster}"`, async () => {
+      call(cluster, 'delete', `${ref.kind} ${qualified(ref)} in cluster "${cluster}"`, async () => {
         const spec = { apiVersion: apiVersions[ref.kind], kind: ref.kind, metadata: { name: ref.name, ...(ref.namespace ? { namespace: ref.namespace } : {}) } };
         try {
           await client(cluster).objects.delete(spec, undefined, undefined, undefined, undefined, 'Background',
@@ -91,7 +98,7 @@ export function createKubeGateway(clusters: ClusterPolicy[], options: { callTime
       }),
 
     list: (cluster, kinds, labelSelector) =>
-      call(`objects labelled ${labelSelector} in cluster "${cluster}"`, async () => {
+      call(cluster, 'list', `objects labelled ${labelSelector} in cluster "${cluster}"`, async () => {
         const lists = await Promise.all(kinds.map(async (kind) => {
           const list = await client(cluster).objects.list(apiVersions[kind], kind, undefined, undefined, undefined, undefined, undefined, labelSelector);
           return list.items.map((item) => ({
@@ -107,11 +114,22 @@ export function createKubeGateway(clusters: ClusterPolicy[], options: { callTime
         return lists.flat();
       }),
 
-    waitForSecretToken: (cluster, namespace, name, resourceVersion, waitMs) =>
-      waitForSecretToken(client(cluster).kc, { namespace, name, resourceVersion, timeoutMs: waitMs })
-        .catch((err) => {
-          throw kubeProblem(err, `Secret ${namespace}/${name} in cluster "${cluster}"`);
-        }),
+    version: (cluster) =>
+      call(cluster, 'version', `the version of cluster "${cluster}"`, async () => (await client(cluster).version.getCode()).gitVersion),
+
+    async waitForSecretToken(cluster, namespace, name, resourceVersion, waitMs) {
+      const started = performance.now();
+      let code = 'ok';
+      try {
+        return await waitForSecretToken(client(cluster).kc, { namespace, name, resourceVersion, timeoutMs: waitMs });
+      } catch (err) {
+        const problem = kubeProblem(err, `Secret ${namespace}/${name} in cluster "${cluster}"`);
+        code = problem.code;
+        throw problem;
+      } finally {
+        telemetry.kubeCall(cluster, 'wait_token', (performance.now() - started) / 1000, code);
+      }
+    },
   };
 }
 
@@ -132,6 +150,7 @@ function clusterClient(cluster: ClusterPolicy): ClusterClient {
     endpoint: { server: cluster.server ?? current.server, ...(caData ? { certificateAuthorityData: caData } : {}) },
     core: kc.makeApiClient(CoreV1Api),
     objects: KubernetesObjectApi.makeApiClient(kc),
+    version: kc.makeApiClient(VersionApi),
   };
 }
 

@@ -16,6 +16,7 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, proble
   const log = { code: problem.code, status: problem.status, detail: problem.message };
   if (problem.status >= 500) request.log.error(log, 'request failed');
   else request.log.info(log, 'request refused');
+  if (problem.retryAfter !== undefined) reply.header('retry-after', String(problem.retryAfter));
   return reply
     .code(problem.status)
     .type('application/problem+json')

@@ -93,6 +93,10 @@ export const pipelineSchema = z.strictObject({
   conditions: claimMatchersSchema.default({})
     .describe('Further claims that must hold, such as a protected ref or an environment; reported apart in explain'),
   grants: z.array(grantSchema).min(1).describe('What the pipeline may get; the first that fits a request is used'),
+  rateLimit: z.strictObject({
+    requests: z.number().int().min(1).describe('Credentials (granted or not) a pipeline may ask for per window'),
+    per: durationSchema.describe('The window'),
+  }).default({ requests: 60, per: 60 }).describe('Per pipeline and per replica; beyond it a request answers 429 with Retry-After'),
 });
 
 export const operatorSchema = z.strictObject({

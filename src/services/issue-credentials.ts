@@ -6,7 +6,8 @@ import type { IssuedWithEndpoint } from './credential-formats.ts';
 import { decide, type CredentialAsk, type PolicyDecision } from './evaluate.ts';
 import { wasRolledBack, type IssuanceEngine, type IssuedAccess } from './issuance-engine.ts';
 import { newIssuanceId } from './issuance-id.ts';
-import type { KubeGateway, PolicySource, ServiceLogger } from './ports.ts';
+import { createRateLimiter, type RateLimiter } from './rate-limiter.ts';
+import { noTelemetry, type KubeGateway, type PolicySource, type ServiceLogger, type Telemetry } from './ports.ts';
 
 export interface CredentialServiceDeps {
   policy: PolicySource;
@@ -16,6 +17,8 @@ export interface CredentialServiceDeps {
   engine: IssuanceEngine;
   fingerprintKey: Buffer;
   logger?: ServiceLogger;
+  telemetry?: Telemetry;
+  rateLimiter?: RateLimiter;
 }
 
 export interface IssuedCredential {
@@ -36,9 +39,14 @@ export function isDenial(problem: Problem): boolean {
  */
 export function createCredentialService(deps: CredentialServiceDeps) {
   const { policy, kube, store, authenticator, engine } = deps;
+  const telemetry = deps.telemetry ?? noTelemetry;
+  const rateLimiter = deps.rateLimiter ?? createRateLimiter();
 
   async function recordRefusal(context: RequestContext, identity: CallerIdentity | undefined, err: unknown, decision?: PolicyDecision) {
     const problem = err instanceof Problem ? err : new Problem('internal_error', 'issuance failed');
+    telemetry.issuance(isDenial(problem) ? 'denied' : 'failed', {
+      code: problem.code, ...(decision ? { pipeline: decision.pipeline, cluster: decision.cluster, mode: decision.access.mode } : {}),
+    });
     try {
       await store.audit.append({
         kind: 'issuance',
@@ -116,6 +124,9 @@ export function createCredentialService(deps: CredentialServiceDeps) {
       for (const cluster of clusters ?? [ask.cluster]) {
         decisions.push(decide(policy.current(), identity, cluster === undefined ? ask : { ...ask, cluster }));
       }
+      for (const name of new Set(decisions.map((d) => d.pipeline))) {
+        rateLimiter.take(name, policy.current().pipelines.find((p) => p.name === name)!.rateLimit);
+      }
       for (const decision of decisions) {
         const id = newIssuanceId();
         await writeAhead(identity, decision, id);
@@ -123,6 +134,7 @@ export function createCredentialService(deps: CredentialServiceDeps) {
         issued.push(await engine.issue(decision, id));
       }
       await record(identity, context, decisions, issued, ask);
+      for (const d of decisions) telemetry.issuance('granted', { pipeline: d.pipeline, cluster: d.cluster, mode: d.access.mode });
       return {
         pipeline: decisions[0]!.pipeline,
         issued: issued.map((access) => ({ ...access, endpoint: kube.endpoint(access.cluster) })),

@@ -75,6 +75,8 @@ export interface KubeGateway {
    * Secret created at `resourceVersion`; answers the token.
    */
   waitForSecretToken(cluster: string, namespace: string, name: string, resourceVersion: string, timeoutMs: number): Promise<string>;
+  /** Asks the API server its version: proof that it answers and accepts kubevend's credentials. */
+  version(cluster: string): Promise<string>;
 }
 
 /** The policy in force; `current()` is cheap and always returns a complete, validated policy. */
@@ -90,3 +92,13 @@ export interface ServiceLogger {
   warn(fields: object, message: string): void;
   error(fields: object, message: string): void;
 }
+
+/** What kubevend tells its metrics; `src/metrics.ts` implements it with Prometheus counters. */
+export interface Telemetry {
+  issuance(outcome: 'granted' | 'denied' | 'failed', labels: { pipeline?: string; cluster?: string; mode?: string; code?: string }): void;
+  kubeCall(cluster: string, verb: string, seconds: number, code: string): void;
+  reaperRun(result: 'ok' | 'error', removed: { expired: number; abandoned: number; strays: number }): void;
+}
+
+/** Telemetry that records nothing, for tools that build the app without metrics. */
+export const noTelemetry: Telemetry = { issuance: () => {}, kubeCall: () => {}, reaperRun: () => {} };

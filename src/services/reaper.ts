@@ -1,7 +1,7 @@
 import { Problem } from '../errors.ts';
 import type { Issuance, Store } from '../store/ports.ts';
 import { EXPIRES_AT, LABELS, MANAGED_KINDS, MANAGED_SELECTOR } from './issuance-objects.ts';
-import type { KubeGateway, ManagedObject, PolicySource, ServiceLogger } from './ports.ts';
+import { noTelemetry, type KubeGateway, type ManagedObject, type PolicySource, type ServiceLogger, type Telemetry } from './ports.ts';
 import { deleteIssuanceObjects } from './revoke.ts';
 
 export interface ReapReport {
@@ -20,6 +20,7 @@ export interface ReaperDeps {
   logger?: ServiceLogger;
   /** Audit records older than this are pruned; 0 keeps them all. */
   auditRetentionMs?: number;
+  telemetry?: Telemetry;
 }
 
 /** A pending issuance older than this was abandoned by a process that died; younger ones may be under way. */
@@ -30,7 +31,7 @@ const GRACE_MS = 2 * 60_000;
  * labels, not in memory, so it picks up after a restart; every step is idempotent (state changes
  * succeed for one caller only, deletes of what is gone are no-ops), so several replicas may run it.
  */
-export function createReaper({ policy, kube, store, logger, auditRetentionMs = 0 }: ReaperDeps) {
+export function createReaper({ policy, kube, store, logger, auditRetentionMs = 0, telemetry = noTelemetry }: ReaperDeps) {
   const facts = (i: Issuance) => ({
     issuanceId: i.id, pipeline: i.pipeline, cluster: i.cluster, namespace: i.namespace,
     serviceAccount: i.serviceAccount, tokenKind: i.tokenKind, objects: i.objects,
@@ -96,6 +97,7 @@ export function createReaper({ policy, kube, store, logger, auditRetentionMs = 0
       }
       report.replayPruned = await store.replay.pruneReplay(now);
       if (auditRetentionMs > 0) report.auditPruned = await store.audit.prune(new Date(now.getTime() - auditRetentionMs));
+      telemetry.reaperRun(report.errors ? 'error' : 'ok', report);
       return report;
     },
 
@@ -108,6 +110,7 @@ export function createReaper({ policy, kube, store, logger, auditRetentionMs = 0
             const report = await this.runOnce();
             if (report.expired || report.abandoned || report.strays || report.auditPruned || report.errors) logger?.info({ ...report }, 'reaper run');
           } catch (err) {
+            telemetry.reaperRun('error', { expired: 0, abandoned: 0, strays: 0 });
             logger?.error({ error: (err as Error).message }, 'reaper run failed');
           }
           schedule();

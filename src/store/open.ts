@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect, type Dialect } from 'kysely';
+import { Kysely, PostgresDialect, sql, type Dialect } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import pg from 'pg';
 import { createAuditLedger } from './audit-ledger.ts';
@@ -29,6 +29,7 @@ export async function openStore(url: string): Promise<Store> {
     replay: createReplayGuard(db),
     audit: createAuditLedger(db, engine),
     issuances: createIssuanceStore(db),
+    ping: async () => void (await sql`select 1`.execute(db)),
     close: () => db.destroy(),
   };
 }

@@ -191,5 +191,7 @@ export interface Store {
   replay: ReplayGuard;
   audit: AuditLedger;
   issuances: IssuanceStore;
+  /** Resolves when the database answers a trivial query. */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -44,7 +44,7 @@ export async function scratchDir(): Promise<{ dir: string; cleanup: () => Promis
 export async function startKubevend(
   dir: string,
   policy: unknown,
-  options: { store?: Store; file?: string; durableTokenTimeoutMs?: number; auditRetentionMs?: number } = {},
+  options: { store?: Store; file?: string; durableTokenTimeoutMs?: number; auditRetentionMs?: number; maxInFlight?: number } = {},
 ): Promise<Kubevend> {
   const policyFile = options.file ?? join(dir, `policy-${Date.now()}.yaml`);
   await writeFile(policyFile, stringify(policy));
@@ -61,16 +61,17 @@ export async function startKubevend(
   // A SQLite file of its own per app: the embedded default, as a CI job meets it.
   const dbFile = join(dir, `kubevend-${randomBytes(4).toString('hex')}.db`);
   const store = options.store ?? (await openStore(`sqlite://${dbFile}`));
-  const kube = createKubeGateway(watcher.current().clusters);
+  const kube = createKubeGateway(watcher.current().clusters, { telemetry: metrics.telemetry });
   const fingerprintKey = randomBytes(32);
   const app = await buildApp({
     policy: watcher, kube, store, metrics, logger, fingerprintKey,
     ...(options.durableTokenTimeoutMs ? { durableTokenTimeoutMs: options.durableTokenTimeoutMs } : {}),
+    ...(options.maxInFlight ? { maxInFlight: options.maxInFlight } : {}),
   });
   await app.ready();
   return {
     app, policy: watcher, policyFile, metrics, store, logs, fingerprintKey, dbFile,
-    reaper: createReaper({ policy: watcher, kube, store, logger, ...(options.auditRetentionMs ? { auditRetentionMs: options.auditRetentionMs } : {}) }),
+    reaper: createReaper({ policy: watcher, kube, store, logger, telemetry: metrics.telemetry, ...(options.auditRetentionMs ? { auditRetentionMs: options.auditRetentionMs } : {}) }),
     close: async () => {
       watcher.close();
       await app.close();

@@ -1,9 +1,12 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { PolicySource } from '../../services/ports.ts';
+import type { ReadinessService } from '../../services/readiness.ts';
+
+const check = z.object({ ok: z.boolean(), detail: z.string().optional() });
 
 const readinessSchema = z.object({
-  status: z.literal('ok'),
+  status: z.enum(['ok', 'degraded', 'unavailable'])
+    .describe('unavailable (503): the store does not answer, nothing can be issued; degraded: some clusters do not answer'),
   checks: z.object({
     policy: z.object({
       version: z.string().describe('sha256 prefix of the policy text in force'),
@@ -11,27 +14,26 @@ const readinessSchema = z.object({
       reloadError: z.object({ message: z.string(), at: z.iso.datetime() }).optional()
         .describe('The newest file on disk was refused; the policy above still serves'),
     }),
+    store: check,
+    clusters: z.record(z.string(), check).describe('Each cluster\'s API server version, or why it does not answer'),
   }),
 }).meta({ id: 'Readiness' });
 
-export const healthRoutes: FastifyPluginAsyncZod<{ policy: PolicySource }> = async (app, { policy }) => {
+export const healthRoutes: FastifyPluginAsyncZod<{ readiness: ReadinessService }> = async (app, { readiness }) => {
   app.get('/healthz', {
-    schema: { summary: 'Liveness', tags: ['operations'], response: { 200: z.object({ status: z.literal('ok') }) } },
+    schema: { summary: 'Liveness', operationId: 'liveness', tags: ['operations'], response: { 200: z.object({ status: z.literal('ok') }) } },
   }, async () => ({ status: 'ok' as const }));
 
   app.get('/readyz', {
-    schema: { summary: 'Readiness, with details for operators', tags: ['operations'], response: { 200: readinessSchema } },
-  }, async () => {
-    const { version, loadedAt, reloadError } = policy.status();
-    return {
-      status: 'ok' as const,
-      checks: {
-        policy: {
-          version,
-          loadedAt: loadedAt.toISOString(),
-          ...(reloadError ? { reloadError: { message: reloadError.message, at: reloadError.at.toISOString() } } : {}),
-        },
-      },
-    };
+    schema: {
+      summary: 'Readiness, with details for operators', operationId: 'readiness', tags: ['operations'],
+      response: { 200: readinessSchema, 503: readinessSchema },
+    },
+  }, async (_request, reply) => {
+    const r = await readiness.check();
+    const iso = (d: Date) => d.toISOString();
+    const policy = { version: r.policy.version, loadedAt: iso(r.policy.loadedAt),
+      ...(r.policy.reloadError ? { reloadError: { message: r.policy.reloadError.message, at: iso(r.policy.reloadError.at) } } : {}) };
+    return reply.code(r.status === 'unavailable' ? 503 : 200).send({ status: r.status, checks: { policy, store: r.store, clusters: r.clusters } });
   });
 };

@@ -52,6 +52,7 @@ export const issuanceRoutes: FastifyPluginAsyncZod<Options> = async (app, { auth
   });
 
   app.post('/v1/issuances/:id/rotate', {
+    config: { shed: true },
     preValidation: emptyBodyIsEmptyObject,
     schema: {
       ...common, summary: 'Rotate a credential: a new one for the same cluster, namespace and kind; the old one is revoked',
