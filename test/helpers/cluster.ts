@@ -20,6 +20,8 @@ export function kubectl(args: string[], options: { kubeconfig?: string; input?: 
       { maxBuffer: 16 << 20 },
       (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
+    // kubectl may exit before it reads its input (a refused token): that is its answer, not an error.
+    child.stdin?.on('error', () => {});
     child.stdin?.end(options.input ?? '');
   });
 }
