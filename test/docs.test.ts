@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { clientSchema } from '../scripts/docs/client-schema.ts';
 import { openapiDocument } from '../scripts/docs/openapi.ts';
 import { policyReference } from '../scripts/docs/policy-reference.ts';
 import { loadPolicyFile } from '../src/policy/load.ts';
@@ -16,6 +18,21 @@ describe('generated documents', () => {
 
   it('when the policy schema changes, then docs/policy-reference.md must be regenerated (npm run docs)', async () => {
     expect(await committed('docs/policy-reference.md')).toBe(policyReference());
+  });
+
+  it('when openapi.yaml changes, then the typed client\'s schema must be regenerated (npm run docs)', async () => {
+    expect(await committed('src/client/schema.ts')).toBe(await clientSchema());
+  });
+
+  it('when openapi.yaml is linted with the recommended rules of a standard OpenAPI linter, then it passes', async () => {
+    const cli = join(root, 'node_modules', '@redocly', 'cli', 'bin', 'cli.js');
+    const { code, output } = await new Promise<{ code: number; output: string }>((resolve) => {
+      execFile(process.execPath, [cli, 'lint', '--format=summary', join(root, 'openapi.yaml')], { env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' } },
+        (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, output: stdout + stderr }));
+    });
+    expect(output).toMatch(/Your API description is valid/);
+    expect(output).not.toMatch(/warning|error/i);
+    expect(code).toBe(0);
   });
 });
 

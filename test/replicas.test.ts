@@ -8,6 +8,7 @@ import { createNamespace, createViewerServiceAccount, deleteNamespaces } from '.
 import { scratchDir } from './helpers/kubevend.ts';
 import { startServer, type ServerProcess } from './helpers/server-process.ts';
 import { engines, type FreshDatabase } from './helpers/store.ts';
+import { createKubevendClient } from '../src/client/index.ts';
 
 // Two kubevend processes sharing one PostgreSQL agree on replays and on revocations.
 describe('two replicas on one PostgreSQL', () => {
@@ -49,25 +50,26 @@ describe('two replicas on one PostgreSQL', () => {
     await scratch?.cleanup();
   });
 
-  const vend = (url: string, token: string) =>
-    fetch(`${url}/v1/credentials`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+  // As another service would call kubevend: through the typed client generated from openapi.yaml.
+  const clientOf = (url: string, token: string | (() => Promise<string>)) => createKubevendClient(url, { token });
+  const aJob = () => ci.mint(githubClaims('acme/web'));
 
   it('when a CI token used on one replica is replayed against the other, then the other refuses it', async () => {
-    const token = await ci.mint(githubClaims('acme/web'));
-    expect((await vend(urlA, token)).status).toBe(201);
-    const replay = await vend(urlB, token);
-    expect(replay.status).toBe(401);
-    expect(((await replay.json()) as { code: string }).code).toBe('token_replayed');
+    const token = await aJob();
+    const first = await clientOf(urlA, token).POST('/v1/credentials', { body: {} });
+    expect(first.response.status).toBe(201);
+    const replay = await clientOf(urlB, token).POST('/v1/credentials', { body: {} });
+    expect(replay.response.status).toBe(401);
+    expect(replay.error?.code).toBe('token_replayed');
   });
 
   it('when one replica revokes a credential, then the other sees it revoked', async () => {
-    const issued = (await (await vend(urlA, await ci.mint(githubClaims('acme/web')))).json()) as { issuanceId: string };
-    const revoke = await fetch(`${urlA}/v1/issuances/${issued.issuanceId}`, {
-      method: 'DELETE', headers: { authorization: `Bearer ${await ci.mint(githubClaims('acme/web'))}` },
-    });
-    expect(revoke.status).toBe(200);
-    const seen = await fetch(`${urlB}/v1/issuances/${issued.issuanceId}`, { headers: { authorization: `Bearer ${await ci.mint(githubClaims('acme/web'))}` } });
-    expect(seen.status).toBe(200);
-    expect(((await seen.json()) as { state: string }).state).toBe('revoked');
+    const { data: issued } = await clientOf(urlA, aJob).POST('/v1/credentials', { body: {} });
+    expect(issued?.issuanceId).toBeDefined();
+    const revoked = await clientOf(urlA, aJob).DELETE('/v1/issuances/{id}', { params: { path: { id: issued!.issuanceId } } });
+    expect(revoked.data?.state).toBe('revoked');
+    const seen = await clientOf(urlB, aJob).GET('/v1/issuances/{id}', { params: { path: { id: issued!.issuanceId } } });
+    expect(seen.data?.state).toBe('revoked');
+    expect(seen.data?.pipeline).toBe('web');
   });
 });

@@ -17,6 +17,7 @@ export const auditRoutes: FastifyPluginAsyncZod<{ authenticator: Authenticator; 
     schema: {
       ...common,
       summary: 'The audit ledger, newest first (operators: auditor or admin)',
+      operationId: 'listAudit',
       description: 'Filters combine. With `Accept: application/x-ndjson` the whole filtered ledger streams as one record a line; `cursor` and `limit` are ignored then.',
       querystring: auditQuerySchema,
       response: {
@@ -45,7 +46,7 @@ export const auditRoutes: FastifyPluginAsyncZod<{ authenticator: Authenticator; 
   });
 
   app.get('/v1/audit/verify', {
-    schema: { ...common, summary: 'Walk the hash chain and report the first broken link (operators)', response: { 200: verificationSchema, ...problemResponses } },
+    schema: { ...common, operationId: 'verifyAudit', summary: 'Walk the hash chain and report the first broken link (operators)', response: { 200: verificationSchema, ...problemResponses } },
   }, async (request) => audit.verify(await caller(request.headers.authorization)));
 };
 

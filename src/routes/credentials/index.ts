@@ -11,6 +11,7 @@ export const credentialRoutes: FastifyPluginAsyncZod<{ credentials: CredentialSe
     preValidation: emptyBodyIsEmptyObject,
     schema: {
       summary: 'Vend a Kubernetes credential to a CI job',
+      operationId: 'issueCredential',
       description: 'Authenticates the CI identity token, matches it against the policy and answers with a kubeconfig.',
       tags: ['credentials'],
       security: [{ ciToken: [] }],

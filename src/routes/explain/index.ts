@@ -9,6 +9,7 @@ export const explainRoutes: FastifyPluginAsyncZod<{ explain: ExplainService }> =
     preValidation: emptyBodyIsEmptyObject,
     schema: {
       summary: 'Say what a credential request would get, and why each pipeline did or did not match',
+      operationId: 'explainCredential',
       description: 'Issues nothing and does not spend the token. Operators may pass `identity` to explain other claims.',
       tags: ['credentials'],
       security: [{ ciToken: [] }],

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ReadinessService } from '../../services/readiness.ts';
+import { problemResponses } from '../problem-responses.ts';
 
 const check = z.object({ ok: z.boolean(), detail: z.string().optional() });
 
@@ -21,13 +22,16 @@ const readinessSchema = z.object({
 
 export const healthRoutes: FastifyPluginAsyncZod<{ readiness: ReadinessService }> = async (app, { readiness }) => {
   app.get('/healthz', {
-    schema: { summary: 'Liveness', operationId: 'liveness', tags: ['operations'], response: { 200: z.object({ status: z.literal('ok') }) } },
+    schema: {
+      summary: 'Liveness', operationId: 'liveness', tags: ['operations'], security: [],
+      response: { 200: z.object({ status: z.literal('ok') }), ...problemResponses },
+    },
   }, async () => ({ status: 'ok' as const }));
 
   app.get('/readyz', {
     schema: {
-      summary: 'Readiness, with details for operators', operationId: 'readiness', tags: ['operations'],
-      response: { 200: readinessSchema, 503: readinessSchema },
+      summary: 'Readiness, with details for operators', operationId: 'readiness', tags: ['operations'], security: [],
+      response: { 200: readinessSchema, 503: readinessSchema, '4XX': problemResponses['4XX'] },
     },
   }, async (_request, reply) => {
     const r = await readiness.check();

@@ -25,7 +25,7 @@ export const issuanceRoutes: FastifyPluginAsyncZod<Options> = async (app, { auth
 
   app.get('/v1/issuances', {
     schema: {
-      ...common, summary: 'List credentials with their state (operators: all; a CI job: its pipeline\'s)',
+      ...common, operationId: 'listIssuances', summary: 'List credentials with their state (operators: all; a CI job: its pipeline\'s)',
       querystring: issuanceListQuerySchema,
       response: { 200: z.object({ items: z.array(issuanceSchema), nextCursor: z.string().nullable() }), ...problemResponses },
     },
@@ -36,12 +36,12 @@ export const issuanceRoutes: FastifyPluginAsyncZod<Options> = async (app, { auth
   });
 
   app.get('/v1/issuances/:id', {
-    schema: { ...common, summary: 'One credential and its state', params: issuanceIdSchema, response: { 200: issuanceSchema, ...problemResponses } },
+    schema: { ...common, operationId: 'getIssuance', summary: 'One credential and its state', params: issuanceIdSchema, response: { 200: issuanceSchema, ...problemResponses } },
   }, async (request) => issuanceView(await queries.get(await caller(request.headers.authorization), request.params.id)));
 
   app.delete('/v1/issuances/:id', {
     schema: {
-      ...common, summary: 'Revoke one credential (operator admin, or the pipeline that holds it)',
+      ...common, operationId: 'revokeIssuance', summary: 'Revoke one credential (operator admin, or the pipeline that holds it)',
       description: 'Deletes its anchor Secret and every object made for it: the API server refuses the token at once.',
       params: issuanceIdSchema, response: { 200: issuanceSchema, ...problemResponses },
     },
@@ -55,7 +55,7 @@ export const issuanceRoutes: FastifyPluginAsyncZod<Options> = async (app, { auth
     config: { shed: true },
     preValidation: emptyBodyIsEmptyObject,
     schema: {
-      ...common, summary: 'Rotate a credential: a new one for the same cluster, namespace and kind; the old one is revoked',
+      ...common, operationId: 'rotateIssuance', summary: 'Rotate a credential: a new one for the same cluster, namespace and kind; the old one is revoked',
       description: 'For the pipeline that holds it, with a fresh CI token. The policy in force decides the new one.',
       params: issuanceIdSchema, body: rotateRequestSchema, response: { 201: credentialResponse, ...problemResponses },
     },
@@ -68,7 +68,7 @@ export const issuanceRoutes: FastifyPluginAsyncZod<Options> = async (app, { auth
 
   app.post('/v1/issuances/revoke', {
     schema: {
-      ...common, summary: 'Kill switch: revoke every active credential of a pipeline (operator admin)',
+      ...common, operationId: 'revokePipeline', summary: 'Kill switch: revoke every active credential of a pipeline (operator admin)',
       body: revokeRequestSchema,
       response: { 200: z.object({ revoked: z.array(issuanceSchema) }), ...problemResponses },
     },
