@@ -51,8 +51,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setSerializerCompiler(serializerCompiler);
   // JSON is the only body kubevend reads; anything else is a 415, not a string to validate.
   app.removeContentTypeParser('text/plain');
+  // While closing, answers to requests still in flight close their connection, so that keep-alive
+  // clients let the server finish instead of holding it open until their sockets time out.
+  let draining = false;
+  app.addHook('preClose', async () => {
+    draining = true;
+  });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    if (draining) reply.header('connection', 'close');
   });
   const metrics = deps.metrics ?? createMetrics();
   app.addHook('onResponse', async (request, reply) => {

@@ -46,6 +46,7 @@ async function main(): Promise<void> {
     policy.close();
     await app.close();
     await store.close();
+    logger.info('closed');
   });
   await app.listen({ host: config.host, port: config.port });
 }

@@ -2,7 +2,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { stringify } from 'yaml';
-import { createTestIssuer, type TestIssuer } from './helpers/ci-issuer.ts';
+import { createTestIssuer, githubClaims, type TestIssuer } from './helpers/ci-issuer.ts';
+import { createNamespace, createViewerServiceAccount, deleteNamespaces } from './helpers/cluster.ts';
 import { scratchDir } from './helpers/kubevend.ts';
 import { startServer } from './helpers/server-process.ts';
 
@@ -10,17 +11,23 @@ describe('kubevend start-up', () => {
   let scratch: Awaited<ReturnType<typeof scratchDir>>;
   let ci: TestIssuer;
   let goodPolicy: Record<string, unknown>;
+  let ns: string;
 
   beforeAll(async () => {
     scratch = await scratchDir();
+    ns = await createNamespace('server');
+    await createViewerServiceAccount(ns, 'deployer');
     ci = await createTestIssuer(scratch.dir);
     goodPolicy = {
       issuers: [{ name: 'ci', issuer: ci.issuer, audiences: ['kubevend'], publicKeyFile: ci.publicKeyFile }],
       clusters: [{ name: 'local', kubeconfig: inject('kubeconfig') }],
-      pipelines: [{ name: 'web', issuer: 'ci', match: { repository: 'acme/web' }, grants: [{ cluster: 'local', namespace: 'web', serviceAccount: 'deployer' }] }],
+      pipelines: [{ name: 'web', issuer: 'ci', match: { repository: 'acme/web' }, grants: [{ cluster: 'local', namespace: ns, serviceAccount: 'deployer', kinds: ['durable'] }] }],
     };
   });
-  afterAll(() => scratch.cleanup());
+  afterAll(async () => {
+    await deleteNamespaces(ns);
+    await scratch.cleanup();
+  });
 
   async function policyFile(policy: unknown, name = 'policy.yaml'): Promise<string> {
     const file = join(scratch.dir, name);
@@ -73,5 +80,22 @@ describe('kubevend start-up', () => {
     expect(res.status).toBe(200);
     server.kill();
     expect(await server.code).toBe(0);
+  });
+
+  it('when SIGTERM arrives while credentials are being issued, then those finish and are answered before the process exits', async () => {
+    const server = startServer({ KUBEVEND_POLICY_FILE: await policyFile(goodPolicy, 'drain.yaml') });
+    const url = await server.address();
+    const tokens = await Promise.all(Array.from({ length: 8 }, () => ci.mint(githubClaims('acme/web'))));
+    const answers = tokens.map((token) => fetch(`${url}/v1/credentials`, {
+      method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ kind: 'durable' }),
+    }));
+    while (!/"url":"\/v1\/credentials"/.test(server.stdout())) await new Promise((r) => setTimeout(r, 5));
+    server.kill();
+    const statuses = await Promise.all(answers.map(async (a) => (await a).status));
+    expect(statuses).toEqual(Array(8).fill(201));
+    expect(await server.code).toBe(0);
+    // At least one of them was still under way when the process began to close.
+    const log = server.stdout();
+    expect(log.lastIndexOf('credential issued')).toBeGreaterThan(log.indexOf('"msg":"closing"'));
   });
 });
