@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { parse } from 'yaml';
 import { createTestIssuer, githubClaims, type TestIssuer } from './helpers/ci-issuer.ts';
-import { createNamespace, createViewerServiceAccount, deleteNamespaces, kubectl, kubectlOk } from './helpers/cluster.ts';
+import { createNamespace, createViewerServiceAccount, deleteNamespaces, kubectl, kubectlOk, unreachableKubeconfig } from './helpers/cluster.ts';
 import { scratchDir, startKubevend, type Kubevend } from './helpers/kubevend.ts';
 
 describe('POST /v1/credentials', () => {
@@ -20,9 +20,8 @@ describe('POST /v1/credentials', () => {
     other = await createNamespace('cred-other');
     await createViewerServiceAccount(granted, 'deployer');
     await createViewerServiceAccount(other, 'deployer');
-    const unreachable = join(scratch.dir, 'unreachable.kubeconfig');
     // A real kubeconfig whose API server address has nothing listening: the connection is refused.
-    await writeFile(unreachable, (await kubectlOk(['config', 'view', '--raw'])).replace(/server: https:\/\/127\.0\.0\.1:\d+/, 'server: https://127.0.0.1:1'));
+    const unreachable = await unreachableKubeconfig(scratch.dir);
     kv = await startKubevend(scratch.dir, {
       issuers: [{ name: 'ci', issuer: ci.issuer, audiences: ['kubevend'], publicKeyFile: ci.publicKeyFile, algorithms: ['RS256'] }],
       clusters: [

@@ -1,9 +1,7 @@
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { parse } from 'yaml';
 import { createTestIssuer, githubClaims, type TestIssuer } from './helpers/ci-issuer.ts';
-import { createNamespace, createViewerServiceAccount, deleteNamespaces, kubeconfigForToken, kubectl, kubectlOk } from './helpers/cluster.ts';
+import { createNamespace, createViewerServiceAccount, deleteNamespaces, kubeconfigForToken, kubectl, kubectlOk, unreachableKubeconfig } from './helpers/cluster.ts';
 import { scratchDir, startKubevend, type Kubevend } from './helpers/kubevend.ts';
 import { labelled, refusedWithin, saveKubeconfig } from './helpers/vended.ts';
 
@@ -23,8 +21,7 @@ describe('the life of an issuance', () => {
     sso = await createTestIssuer(scratch.dir);
     ns = await createNamespace('lifecycle');
     await createViewerServiceAccount(ns, 'deployer');
-    const down = join(scratch.dir, 'down.kubeconfig');
-    await writeFile(down, (await kubectlOk(['config', 'view', '--raw'])).replace(/server: https:\/\/127\.0\.0\.1:\d+/, 'server: https://127.0.0.1:1'));
+    const down = await unreachableKubeconfig(scratch.dir);
     const grant = (cluster: string | string[], extra: object = {}) => [{ cluster, namespace: ns, bind: { clusterRole: 'view' }, kinds: ['short-lived', 'durable'], ...extra }];
     policy = {
       issuers: [

@@ -1,8 +1,6 @@
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { createTestIssuer, githubClaims, type TestIssuer } from './helpers/ci-issuer.ts';
-import { createNamespace, createViewerServiceAccount, deleteNamespaces, kubectlOk } from './helpers/cluster.ts';
+import { createNamespace, createViewerServiceAccount, deleteNamespaces, unreachableKubeconfig } from './helpers/cluster.ts';
 import { scratchDir, startKubevend, type Kubevend } from './helpers/kubevend.ts';
 
 // What an operator watches: metrics, readiness, and how kubevend behaves under pressure.
@@ -18,8 +16,7 @@ describe('metrics, readiness, rate limits and load shedding', () => {
     ci = await createTestIssuer(scratch.dir);
     ns = await createNamespace('operations');
     await createViewerServiceAccount(ns, 'deployer');
-    const down = join(scratch.dir, 'down.kubeconfig');
-    await writeFile(down, (await kubectlOk(['config', 'view', '--raw'])).replace(/server: https:\/\/127\.0\.0\.1:\d+/, 'server: https://127.0.0.1:1'));
+    const down = await unreachableKubeconfig(scratch.dir);
     policy = {
       issuers: [{ name: 'ci', issuer: ci.issuer, audiences: ['kubevend'], publicKeyFile: ci.publicKeyFile }],
       clusters: [{ name: 'local', kubeconfig: inject('kubeconfig') }, { name: 'down', kubeconfig: down }],

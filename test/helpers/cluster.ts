@@ -60,3 +60,11 @@ export async function kubeconfigForToken(dir: string, token: string): Promise<st
   await writeFile(file, stringify(admin), { mode: 0o600 });
   return file;
 }
+
+/** A real kubeconfig of the control plane whose API server address has nothing listening: connections are refused. */
+export async function unreachableKubeconfig(dir: string): Promise<string> {
+  const file = join(dir, `unreachable-${randomBytes(4).toString('hex')}.kubeconfig`);
+  const admin = await kubectlOk(['config', 'view', '--raw']);
+  await writeFile(file, admin.replace(/server: https:\/\/127\.0\.0\.1:\d+/, 'server: https://127.0.0.1:1'), { mode: 0o600 });
+  return file;
+}
