@@ -36,6 +36,12 @@ describe('POST /v1/credentials', () => {
           grants: [{ cluster: 'local', namespace: granted, serviceAccount: 'deployer', ttl: { default: '15m', max: '1h' } }],
         },
         {
+          name: 'long-lived',
+          issuer: 'ci',
+          match: { repository: 'acme/batch' },
+          grants: [{ cluster: 'local', namespace: granted, serviceAccount: 'deployer', ttl: { default: '48h', max: '48h' } }],
+        },
+        {
           name: 'broken-cluster',
           issuer: 'ci',
           match: { repository: 'acme/down' },
@@ -124,6 +130,17 @@ describe('POST /v1/credentials', () => {
     const lifetime = (Date.parse(res.json().expiresAt) - Date.now()) / 1000;
     expect(lifetime).toBeGreaterThan(3590);
     expect(lifetime).toBeLessThanOrEqual(3605);
+  });
+
+  it('when the API server shortens the lifetime, then its warning is passed on and expiresAt is what it granted', async () => {
+    // The test control plane caps tokens at 24 h (--service-account-max-token-expiration).
+    const res = await post(await ci.mint(githubClaims('acme/batch')));
+    expect(res.statusCode).toBe(201);
+    const body = res.json();
+    expect(body.warnings).toEqual([expect.stringMatching(/shortened to 86400 seconds/)]);
+    const lifetime = (Date.parse(body.expiresAt) - Date.now()) / 1000;
+    expect(lifetime).toBeGreaterThan(86_390);
+    expect(lifetime).toBeLessThanOrEqual(86_405);
   });
 
   it('when a TTL under ten minutes is asked, then it is raised to the API server\'s minimum', async () => {

@@ -126,6 +126,7 @@ start() {
     --service-account-key-file "$pki/sa.pub" --service-account-signing-key-file "$pki/sa.key" \
     --authorization-mode RBAC --service-cluster-ip-range 10.96.0.0/16 \
     --endpoint-reconciler-type none --profiling=false \
+    --service-account-max-token-expiration 24h \
     > "$dir/logs/kube-apiserver.log" 2>&1 &
   echo $! > "$dir/kube-apiserver.pid"
 
