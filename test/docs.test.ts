@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { chartReadme, chartReadmeText } from '../scripts/docs/helm-values.ts';
 import { openapiDocument } from '../scripts/docs/openapi.ts';
 import { policyReference } from '../scripts/docs/policy-reference.ts';
 import { loadPolicyFile } from '../src/policy/load.ts';
@@ -16,6 +17,10 @@ describe('generated documents', () => {
 
   it('when the policy schema changes, then docs/policy-reference.md must be regenerated (npm run docs)', async () => {
     expect(await committed('docs/policy-reference.md')).toBe(policyReference());
+  });
+
+  it('when the chart\'s values or their schema change, then its README\'s values table must be regenerated (npm run docs)', async () => {
+    expect(await readFile(chartReadme, 'utf8')).toBe(chartReadmeText());
   });
 });
 
