@@ -11,17 +11,18 @@ export interface KubectlResult {
   stderr: string;
 }
 
+/** Runs a command line tool with the given input. Never throws on exit codes. */
+export function runTool(binary: string, args: string[], input = ''): Promise<KubectlResult> {
+  return new Promise((resolve) => {
+    const child = execFile(binary, args, { maxBuffer: 16 << 20 }, (err, stdout, stderr) =>
+      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+    child.stdin?.end(input);
+  });
+}
+
 /** Runs the real kubectl; with the admin kubeconfig unless another is given. Never throws on exit codes. */
 export function kubectl(args: string[], options: { kubeconfig?: string; input?: string } = {}): Promise<KubectlResult> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      inject('kubectl'),
-      ['--kubeconfig', options.kubeconfig ?? inject('kubeconfig'), ...args],
-      { maxBuffer: 16 << 20 },
-      (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-    child.stdin?.end(options.input ?? '');
-  });
+  return runTool(inject('kubectl'), ['--kubeconfig', options.kubeconfig ?? inject('kubeconfig'), ...args], options.input);
 }
 
 /** Like `kubectl`, but fails the test on a non-zero exit. */
