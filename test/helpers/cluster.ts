@@ -16,6 +16,8 @@ export function runTool(binary: string, args: string[], input = ''): Promise<Kub
   return new Promise((resolve) => {
     const child = execFile(binary, args, { maxBuffer: 16 << 20 }, (err, stdout, stderr) =>
       resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+    // A tool may exit before it reads its input (kubectl with a refused token): that is its answer, not an error.
+    child.stdin?.on('error', () => {});
     child.stdin?.end(input);
   });
 }
