@@ -2,6 +2,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { clientSchema } from './docs/client-schema.ts';
+import { chartReadme, chartReadmeText } from './docs/helm-values.ts';
 import { openapiDocument } from './docs/openapi.ts';
 import { policyReference } from './docs/policy-reference.ts';
 
@@ -9,4 +10,5 @@ const root = join(import.meta.dirname, '..');
 await writeFile(join(root, 'openapi.yaml'), await openapiDocument());
 await writeFile(join(root, 'docs', 'policy-reference.md'), policyReference());
 await writeFile(join(root, 'src', 'client', 'schema.ts'), await clientSchema());
-console.log('wrote openapi.yaml, docs/policy-reference.md and src/client/schema.ts');
+await writeFile(chartReadme, chartReadmeText());
+console.log('wrote openapi.yaml, docs/policy-reference.md, src/client/schema.ts and the values table of helm/kubevend/README.md');

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { clientSchema } from '../scripts/docs/client-schema.ts';
+import { chartReadme, chartReadmeText } from '../scripts/docs/helm-values.ts';
 import { openapiDocument } from '../scripts/docs/openapi.ts';
 import { policyReference } from '../scripts/docs/policy-reference.ts';
 import { loadPolicyFile } from '../src/policy/load.ts';
@@ -33,6 +34,10 @@ describe('generated documents', () => {
     expect(output).toMatch(/Your API description is valid/);
     expect(output).not.toMatch(/warning|error/i);
     expect(code).toBe(0);
+  });
+
+  it('when the chart\'s values or their schema change, then its README\'s values table must be regenerated (npm run docs)', async () => {
+    expect(await readFile(chartReadme, 'utf8')).toBe(chartReadmeText());
   });
 });
 

@@ -17,16 +17,19 @@ declare module 'vitest' {
     kubectl: string;
     /** A PostgreSQL database the store tests create their own databases through. */
     databaseUrl: string;
+    /** The pinned helm the chart's tests use. */
+    helm: string;
   }
 }
 
 type Teardown = () => Promise<void>;
 
-// The control plane and PostgreSQL start side by side; either can be reused from the environment.
+// The control plane and PostgreSQL start side by side (either can be reused from the environment),
+// while the pinned helm is built or found in its cache.
 export default async function setup(project: TestProject): Promise<Teardown> {
   // All ports at once, so that the two never get the same one.
   const [etcd, peer, apiserver, postgres] = await freePorts(4);
-  const started = await Promise.allSettled([startControlPlane(project, [etcd!, peer!, apiserver!]), startPostgres(project, postgres!)]);
+  const started = await Promise.allSettled([startControlPlane(project, [etcd!, peer!, apiserver!]), startPostgres(project, postgres!), buildHelm(project)]);
   const teardowns = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   const teardown = async () => {
     await Promise.all(teardowns.map((t) => t()));
@@ -59,6 +62,12 @@ async function startControlPlane(project: TestProject, [etcd, peer, apiserver]: 
     await stop();
     await rm(dir, { recursive: true, force: true });
   };
+}
+
+async function buildHelm(project: TestProject): Promise<Teardown> {
+  const { stdout } = await run('bash', [script('helm', 'build.sh')], { maxBuffer: 64 << 20 });
+  project.provide('helm', lastLine(stdout));
+  return async () => {};
 }
 
 async function startPostgres(project: TestProject, port: number): Promise<Teardown> {

@@ -1,10 +1,11 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestIssuer, githubClaims, type TestIssuer } from './helpers/ci-issuer.ts';
-import { createNamespace, createViewerServiceAccount, deleteNamespaces, kubeconfigForToken, kubectlOk } from './helpers/cluster.ts';
+import { createTestIssuer, type TestIssuer } from './helpers/ci-issuer.ts';
+import { createNamespace, deleteNamespaces, kubeconfigForToken, kubectlOk } from './helpers/cluster.ts';
+import { issueUseRevoke, modeCases, modePolicy, prepareModeNamespace, vend } from './helpers/grant-modes.ts';
 import { scratchDir, startKubevend, type Kubevend } from './helpers/kubevend.ts';
-import { can, labelled, saveKubeconfig } from './helpers/vended.ts';
+import { labelled } from './helpers/vended.ts';
 
 const rbacDir = join(import.meta.dirname, '..', 'deploy', 'rbac');
 
@@ -38,24 +39,12 @@ describe('kubevend with least-privilege RBAC', () => {
     }
     system = await createNamespace('kubevend-system');
     ns = await createNamespace('least');
-    await createViewerServiceAccount(ns, 'deployer');
-    await kubectlOk(['-n', ns, 'create', 'role', 'deployer-role', '--verb=get,list', '--resource=configmaps']);
+    await prepareModeNamespace(ns);
     const everything = await kubevendIdentity(scratch.dir, system, 'kubevend', ['kubevend-issue', 'kubevend-generate', 'kubevend-cluster-scope', 'kubevend-durable', 'kubevend-sweep', 'kubevend-grantable']);
     const onlyIssue = await kubevendIdentity(scratch.dir, system, 'kubevend-minimal', ['kubevend-issue']);
-    const both = ['short-lived', 'durable'];
-    const policy = (kubeconfig: string) => ({
-      issuers: [{ name: 'ci', issuer: ci.issuer, audiences: ['kubevend'], publicKeyFile: ci.publicKeyFile }],
-      clusters: [{ name: 'local', kubeconfig }],
-      pipelines: [
-        ['existing', { serviceAccount: 'deployer' }],
-        ['bind-role', { bind: { role: 'deployer-role' } }],
-        ['bind-view', { bind: { clusterRole: 'view' } }],
-        ['bind-view-cluster', { bind: { clusterRole: 'view' }, scope: 'cluster' }],
-        ['rules', { rules: [{ resources: ['configmaps'], verbs: ['get', 'list'] }] }],
-        ['rules-cluster', { rules: [{ resources: ['namespaces'], verbs: ['get', 'list'] }], scope: 'cluster' }],
-        ['too-much', { rules: [{ resources: ['pods'], verbs: ['delete'] }] }],
-        ['bind-edit', { bind: { clusterRole: 'edit' } }],
-      ].map(([name, mode]) => ({ name, issuer: 'ci', match: { mode: name }, grants: [{ cluster: 'local', namespace: ns, kinds: both, ...(mode as object) }] })),
+    const policy = (kubeconfig: string) => modePolicy(ci, kubeconfig, ns, {
+      'too-much': { rules: [{ resources: ['pods'], verbs: ['delete'] }] },
+      'bind-edit': { bind: { clusterRole: 'edit' } },
     });
     full = await startKubevend(scratch.dir, policy(everything));
     minimal = await startKubevend(scratch.dir, policy(onlyIssue));
@@ -69,27 +58,12 @@ describe('kubevend with least-privilege RBAC', () => {
     await scratch?.cleanup();
   });
 
-  const vend = async (kv: Kubevend, mode: string, kind = 'short-lived') =>
-    kv.app.inject({ method: 'POST', url: '/v1/credentials', payload: { kind }, headers: { authorization: `Bearer ${await ci.mint(githubClaims('acme/web', { mode }))}` } });
-
-  const modes = ['existing', 'bind-role', 'bind-view', 'bind-view-cluster', 'rules', 'rules-cluster'];
-  const cases = modes.flatMap((m) => [[m, 'short-lived'], [m, 'durable']] as const);
-
-  it.concurrent.for(cases)('when mode %s issues a %s token with only the documented permissions, then it works and revokes', async ([mode, kind], { expect }) => {
-    const res = await vend(full, mode, kind);
-    expect(res.statusCode, res.body).toBe(201);
-    const kubeconfig = await saveKubeconfig(scratch.dir, res.json().kubeconfig);
-    const [verb, resource, where] = mode.startsWith('rules-cluster') ? ['list', 'namespaces', undefined] : mode.includes('rules') || mode === 'bind-role'
-      ? ['list', 'configmaps', ns] : ['list', 'pods', ns];
-    expect(await can(kubeconfig, verb!, resource!, where)).toBe(true);
-    const id = res.json().issuanceId;
-    const revoked = await full.app.inject({ method: 'DELETE', url: `/v1/issuances/${id}`, headers: { authorization: `Bearer ${await ci.mint(githubClaims('acme/web', { mode }))}` } });
-    expect(revoked.statusCode, revoked.body).toBe(200);
-    expect(await labelled(`kubevend.io/issuance=${id}`)).toEqual([]);
+  it.concurrent.for(modeCases)('when mode %s issues a %s token with only the documented permissions, then it works and revokes', async (modeCase, { expect }) => {
+    await issueUseRevoke(full, ci, scratch.dir, ns, modeCase, expect);
   });
 
   it('when a generated role would hold a permission kubevend lacks, then escalation prevention refuses it and says what, leaving nothing', async () => {
-    const res = await vend(full, 'too-much');
+    const res = await vend(full, ci, 'too-much');
     expect(res.statusCode).toBe(502);
     expect(res.json().code).toBe('rbac_escalation_refused');
     expect(res.json().detail).toMatch(/pods.*delete|delete.*pods/);
@@ -97,14 +71,14 @@ describe('kubevend with least-privilege RBAC', () => {
   });
 
   it('when a binding names a role kubevend may not bind, then it is refused the same way', async () => {
-    const res = await vend(full, 'bind-edit');
+    const res = await vend(full, ci, 'bind-edit');
     expect(res.statusCode).toBe(502);
     expect(res.json().code).toBe('rbac_escalation_refused');
     expect(await labelled('kubevend.io/pipeline=bind-edit')).toEqual([]);
   });
 
   it('when kubevend lacks a permission a mode needs, then the caller learns which one and the anchor is rolled back', async () => {
-    const res = await vend(minimal, 'bind-view');
+    const res = await vend(minimal, ci, 'bind-view');
     expect(res.statusCode).toBe(502);
     expect(res.json().code).toBe('kube_forbidden');
     expect(res.json().detail).toMatch(/cannot create resource "serviceaccounts"/);
@@ -112,6 +86,6 @@ describe('kubevend with least-privilege RBAC', () => {
   });
 
   it('when kubevend has only the issue role, then the existing-ServiceAccount mode still works', async () => {
-    expect((await vend(minimal, 'existing')).statusCode).toBe(201);
+    expect((await vend(minimal, ci, 'existing')).statusCode).toBe(201);
   });
 });

@@ -99,3 +99,12 @@ describe('kubevend start-up', () => {
     expect(log.lastIndexOf('credential issued')).toBeGreaterThan(log.indexOf('"msg":"closing"'));
   });
 });
+
+describe('configuration from the environment', () => {
+  it('when durations are given as bare seconds or with units, then both mean what they say', async () => {
+    const { loadConfig } = await import('../src/config.ts');
+    const config = loadConfig({ KUBEVEND_POLICY_FILE: 'p.yaml', KUBEVEND_REAPER_INTERVAL: '60', KUBEVEND_DURABLE_TOKEN_TIMEOUT: '2m', KUBEVEND_AUDIT_RETENTION: '400d' });
+    expect(config).toMatchObject({ reaperIntervalSeconds: 60, durableTokenTimeoutSeconds: 120, auditRetentionSeconds: 400 * 86400 });
+    expect(loadConfig({ KUBEVEND_POLICY_FILE: 'p.yaml', KUBEVEND_REAPER_INTERVAL: '0' }).reaperIntervalSeconds).toBe(0);
+  });
+});

@@ -10,9 +10,9 @@ const timeoutCodes = new Set(['ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_H
  */
 export function kubeProblem(err: unknown, what: string): Problem {
   if (err instanceof Problem) return err;
-  if (err instanceof ApiException) {
-    const status = err.code;
-    const reason = apiMessage(err.body);
+  const answer = apiAnswer(err, what);
+  if (answer) {
+    const { status, reason } = answer;
     if (status === 404) return new Problem('kube_object_not_found', `${what} does not exist`, { cause: err });
     if (status === 403 && /attempting to grant RBAC permissions not currently held/.test(reason)) {
       return new Problem('rbac_escalation_refused', `the API server refused ${what}: ${reason}`, { cause: err });
@@ -29,6 +29,17 @@ export function kubeProblem(err: unknown, what: string): Problem {
     return new Problem('kube_timeout', 'the API server did not answer in time', { cause: err });
   }
   return new Problem('cluster_unreachable', 'the API server could not be called', { cause: err });
+}
+
+/**
+ * The status and message of an API server's refusal: from an ApiException, or from the plain Error
+ * with a `statusCode` that a Watch rejects with (its body is not read, so only the status text).
+ */
+function apiAnswer(err: unknown, what: string): { status: number; reason: string } | undefined {
+  if (err instanceof ApiException) return { status: err.code, reason: apiMessage(err.body) };
+  const statusCode = (err as { statusCode?: unknown } | undefined)?.statusCode;
+  if (err instanceof Error && typeof statusCode === 'number') return { status: statusCode, reason: `${err.message} (watching ${what})` };
+  return undefined;
 }
 
 /** Walks an error's causes for a system or undici error code. */

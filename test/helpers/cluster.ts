@@ -11,19 +11,20 @@ export interface KubectlResult {
   stderr: string;
 }
 
+/** Runs a command line tool with the given input. Never throws on exit codes. */
+export function runTool(binary: string, args: string[], input = ''): Promise<KubectlResult> {
+  return new Promise((resolve) => {
+    const child = execFile(binary, args, { maxBuffer: 16 << 20 }, (err, stdout, stderr) =>
+      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+    // A tool may exit before it reads its input (kubectl with a refused token): that is its answer, not an error.
+    child.stdin?.on('error', () => {});
+    child.stdin?.end(input);
+  });
+}
+
 /** Runs the real kubectl; with the admin kubeconfig unless another is given. Never throws on exit codes. */
 export function kubectl(args: string[], options: { kubeconfig?: string; input?: string } = {}): Promise<KubectlResult> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      inject('kubectl'),
-      ['--kubeconfig', options.kubeconfig ?? inject('kubeconfig'), ...args],
-      { maxBuffer: 16 << 20 },
-      (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-    // kubectl may exit before it reads its input (a refused token): that is its answer, not an error.
-    child.stdin?.on('error', () => {});
-    child.stdin?.end(options.input ?? '');
-  });
+  return runTool(inject('kubectl'), ['--kubeconfig', options.kubeconfig ?? inject('kubeconfig'), ...args], options.input);
 }
 
 /** Like `kubectl`, but fails the test on a non-zero exit. */

@@ -1,0 +1,35 @@
+# kubevend's image. The build stage runs what CI runs (npm ci, npm run build); the runtime stage holds
+# the compiled server and production dependencies only (the `node` devDependency stays behind: the
+# base image's Node.js 24 runs it). test/dockerfile.test.ts checks what can be checked without a
+# container engine.
+FROM node:24-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+FROM node:24-bookworm-slim AS production-dependencies
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+
+FROM node:24-bookworm-slim
+WORKDIR /app
+# The root filesystem may be read-only: the SQLite database and, beside it, the fingerprint key go
+# to a volume. The policy is mounted at KUBEVEND_POLICY_FILE (the Helm chart mounts a ConfigMap).
+ENV NODE_ENV=production \
+    KUBEVEND_HOST=0.0.0.0 \
+    KUBEVEND_POLICY_FILE=/etc/kubevend/policy/policy.yaml \
+    KUBEVEND_DATABASE_URL=sqlite:///var/lib/kubevend/kubevend.db
+RUN mkdir -p /var/lib/kubevend && chown 1000:1000 /var/lib/kubevend
+COPY --from=production-dependencies /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+# Numeric, so that Kubernetes can verify runAsNonRoot (uid 1000 is the base image's `node` user).
+USER 1000:1000
+VOLUME ["/var/lib/kubevend"]
+EXPOSE 8080
+# No HEALTHCHECK: Kubernetes probes /healthz and /readyz.
+CMD ["node", "dist/server.js"]

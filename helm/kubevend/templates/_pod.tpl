@@ -1,0 +1,57 @@
+{{/* kubevend's environment: the image sets KUBEVEND_HOST; the rest comes from values. */}}
+{{- define "kubevend.env" -}}
+- { name: KUBEVEND_PORT, value: "8080" }
+- { name: KUBEVEND_POLICY_FILE, value: /etc/kubevend/policy/policy.yaml }
+- { name: KUBEVEND_LOG_LEVEL, value: {{ .Values.config.logLevel | quote }} }
+- { name: KUBEVEND_TRUST_PROXY, value: {{ .Values.config.trustProxy | toString | quote }} }
+- { name: KUBEVEND_REAPER_INTERVAL, value: {{ .Values.config.reaperInterval | toString | quote }} }
+- { name: KUBEVEND_AUDIT_RETENTION, value: {{ .Values.config.auditRetention | toString | quote }} }
+- { name: KUBEVEND_DURABLE_TOKEN_TIMEOUT, value: {{ .Values.config.durableTokenTimeout | toString | quote }} }
+{{- if eq .Values.storage.type "sqlite" }}
+- { name: KUBEVEND_DATABASE_URL, value: sqlite:///var/lib/kubevend/kubevend.db }
+{{- else }}
+- name: KUBEVEND_DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "kubevend.databaseSecret" . }}
+      key: {{ ternary .Values.storage.postgres.existingSecretKey "url" (ne .Values.storage.postgres.existingSecret "") }}
+{{- end }}
+{{- if include "kubevend.fingerprintKeySecret" . }}
+- name: KUBEVEND_FINGERPRINT_KEY_FILE
+  value: /etc/kubevend/fingerprint-key/{{ ternary .Values.fingerprintKey.existingSecretKey "fingerprint-key" (ne .Values.fingerprintKey.existingSecret "") }}
+{{- end }}
+{{- with .Values.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* Where pods may run; replicas spread over nodes unless `affinity` says otherwise. */}}
+{{- define "kubevend.scheduling" -}}
+{{- if .Values.affinity }}
+affinity:
+  {{- toYaml .Values.affinity | nindent 2 }}
+{{- else if and (gt (int .Values.replicaCount) 1) (ne .Values.podAntiAffinity "none") }}
+{{- $term := dict "topologyKey" "kubernetes.io/hostname" "labelSelector" (dict "matchLabels" (include "kubevend.selectorLabels" . | fromYaml)) }}
+affinity:
+  podAntiAffinity:
+    {{- if eq .Values.podAntiAffinity "hard" }}
+    requiredDuringSchedulingIgnoredDuringExecution:
+      {{- toYaml (list $term) | nindent 6 }}
+    {{- else }}
+    preferredDuringSchedulingIgnoredDuringExecution:
+      {{- toYaml (list (dict "weight" 100 "podAffinityTerm" $term)) | nindent 6 }}
+    {{- end }}
+{{- end }}
+{{- with .Values.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.topologySpreadConstraints }}
+topologySpreadConstraints:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
