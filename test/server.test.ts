@@ -89,7 +89,9 @@ describe('kubevend start-up', () => {
     const answers = tokens.map((token) => fetch(`${url}/v1/credentials`, {
       method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ kind: 'durable' }),
     }));
-    while (!/"url":"\/v1\/credentials"/.test(server.stdout())) await new Promise((r) => setTimeout(r, 5));
+    // Once all eight are inside the server (and none answered yet), the signal comes.
+    const arrived = () => server.stdout().match(/"url":"\/v1\/credentials"/g)?.length ?? 0;
+    while (arrived() < 8) await new Promise((r) => setTimeout(r, 2));
     server.kill();
     const statuses = await Promise.all(answers.map(async (a) => (await a).status));
     expect(statuses).toEqual(Array(8).fill(201));
