@@ -104,7 +104,7 @@ start() {
   # Whatever fails on the way, nothing started is left running.
   trap 'rc=$?; if [ "$rc" -ne 0 ]; then stop; fi; exit "$rc"' EXIT
   bin=$("$here/build.sh" | tail -n 1)
-  command -v etcd >/dev/null || { echo "control-plane.sh: etcd is missing (apt-get install etcd-server)" >&2; exit 1; }
+  "$here/../ensure-packages.sh" etcd=etcd-server openssl=openssl curl=curl
   stop
   make_pki
   mkdir -p "$dir/logs"

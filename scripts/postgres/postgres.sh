@@ -13,6 +13,7 @@ set -euo pipefail
 cmd=${1:-}; dir=${2:-}
 [ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: postgres.sh start|stop DIR" >&2; exit 2; }
 port=${PGPORT:-25432}
+[ "$cmd" = start ] && [ -z "${POSTGRES_BIN:-}" ] && "$(dirname "$0")/../ensure-packages.sh" /usr/lib/postgresql=postgresql
 bin=${POSTGRES_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
 [ -x "$bin/pg_ctl" ] || { echo "postgres.sh: no PostgreSQL server found (apt-get install postgresql)" >&2; exit 1; }
 
