@@ -3,6 +3,7 @@ import { CoreV1Api, KubeConfig, KubernetesObjectApi, type KubernetesObject } fro
 import { Problem } from '../errors.ts';
 import type { ClusterPolicy } from '../policy/schema.ts';
 import type { ClusterEndpoint, KubeGateway, ManagedKind } from '../services/ports.ts';
+import { reuseConnections } from './connections.ts';
 import { kubeProblem } from './problems.ts';
 import { waitForSecretToken } from './secret-token.ts';
 
@@ -124,6 +125,7 @@ function clusterClient(cluster: ClusterPolicy): ClusterClient {
   if (cluster.inCluster) kc.loadFromCluster();
   else kc.loadFromFile(cluster.kubeconfig!);
   if (cluster.context) kc.setCurrentContext(cluster.context);
+  reuseConnections(kc);
   const current = kc.getCurrentCluster();
   if (!current) throw new Error(`cluster "${cluster.name}": its kubeconfig has no cluster for its context`);
   const caData = current.caData ?? (current.caFile ? readFileSync(current.caFile).toString('base64') : undefined);
