@@ -73,7 +73,7 @@ function cpuTable(sides: Record<string, Record<string, number>>): string[] {
   const cell = (v: number | undefined) => (v === undefined ? '–' : ms(v));
   const total = (side: Record<string, number>) => Object.values(side).reduce((a, b) => a + b, 0);
   return [
-    'CPU time an issuance, by process (ms; servers metered from /proc over whole runs, clients by their own `process.cpuUsage()`):', '',
+    'CPU time an issuance, by process (ms; servers metered from /proc over whole runs, warm-up included, less what each spends idle; clients by their own `process.cpuUsage()`):', '',
     `| process | ${Object.keys(sides).join(' | ')} |`, `| --- |${' --- |'.repeat(Object.keys(sides).length)}`,
     ...names.map((n) => `| ${n} | ${Object.values(sides).map((side) => cell(side[n])).join(' | ')} |`),
     `| all | ${Object.values(sides).map((side) => ms(total(side))).join(' | ')} |`, '',
@@ -100,9 +100,9 @@ function sections(r: Results): string[] {
   if (s) {
     out.push('## 2. Service-bound: kubevend\'s own cost', '',
       `kubevend wired as \`src/server.ts\` wires it (SQLite store, info logging) with a zero-latency gateway (\`bench/servers/null-gateway.ts\`), versus a bare Fastify route verifying the same RS256 token with jose. ${s.connections} connections, ${s.rounds} round(s) of ${count(s.amount)} after ${count(s.warmup)} warm-up. CPU: the server process's \`process.cpuUsage()\` over the measured requests.`, '',
-      '| | requests/s | p50 ms | p99 ms | CPU ms a request | failed |', '| --- | --- | --- | --- | --- | --- |',
-      `| bare route, JWT verification only (baseline) | ${rate(s.bare.throughput)} | ${latencyCells(s.bare.latency)} | ${ms(s.bare.cpuMsPerRequest)} | ${failures(s.bare.failures)} |`,
-      `| kubevend, zero-latency gateway | ${rate(s.kubevend.throughput)} | ${latencyCells(s.kubevend.latency)} | ${ms(s.kubevend.cpuMsPerRequest)} | ${failures(s.kubevend.failures)} |`,
+      '| | requests/s | p50 ms | p99 ms | CPU ms a request | RSS MB after | failed |', '| --- | --- | --- | --- | --- | --- | --- |',
+      `| bare route, JWT verification only (baseline) | ${rate(s.bare.throughput)} | ${latencyCells(s.bare.latency)} | ${ms(s.bare.cpuMsPerRequest)} | ${ms(s.bare.rssMb)} | ${failures(s.bare.failures)} |`,
+      `| kubevend, zero-latency gateway | ${rate(s.kubevend.throughput)} | ${latencyCells(s.kubevend.latency)} | ${ms(s.kubevend.cpuMsPerRequest)} | ${ms(s.kubevend.rssMb)} | ${failures(s.kubevend.failures)} |`,
       '', `Ratio ${times(s.ratio)}.`, '');
   }
   const l = r.ledger;

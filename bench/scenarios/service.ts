@@ -15,6 +15,8 @@ const bare = join(import.meta.dirname, '..', 'servers', 'bare-jwt.ts');
 interface Side {
   result: LoadResult;
   cpuMs: number;
+  /** The server's resident memory once the measured requests are done. */
+  rssMb: number;
 }
 
 async function measure(ctx: BenchContext, server: KubevendProcess, warmup: number, amount: number): Promise<Side> {
@@ -29,7 +31,7 @@ async function measure(ctx: BenchContext, server: KubevendProcess, warmup: numbe
   const result = await runLoad(ctx.dir, load(tokens, amount));
   const after = await server.child.ask<Usage>('usage');
   const cpuMs = (after.cpu.user + after.cpu.system - before.cpu.user - before.cpu.system) / 1000;
-  return { result, cpuMs };
+  return { result, cpuMs, rssMb: after.memory.rss / 1024 / 1024 };
 }
 
 export async function service(ctx: BenchContext) {
@@ -57,7 +59,7 @@ export async function service(ctx: BenchContext) {
   }
   const summary = (list: Side[]) => {
     const pooled = pool(list.map((s) => s.result));
-    return { ...pooled, cpuMsPerRequest: list.reduce((a, s) => a + s.cpuMs, 0) / pooled.ok };
+    return { ...pooled, cpuMsPerRequest: list.reduce((a, s) => a + s.cpuMs, 0) / pooled.ok, rssMb: Math.max(...list.map((s) => s.rssMb)) };
   };
   const k = summary(sides.kubevend);
   const b = summary(sides.bare);

@@ -24,10 +24,22 @@ interface Side {
 
 const newSide = (): Side => ({ results: [], cpu: {}, issued: 0 });
 
-function account(side: Side, result: LoadResult, cpu: Record<string, number>, warmup: number): void {
+/** CPU each control-plane process spends a second with nothing asked of it. */
+type IdleRates = Record<string, number>;
+
+async function idleRates(pids: Record<string, number>, seconds: number): Promise<IdleRates> {
+  const meter = meterCpu(pids);
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  return Object.fromEntries(Object.entries(meter()).map(([name, ms]) => [name, ms / seconds]));
+}
+
+/** Adds a run to a side: its result, and the CPU it cost beyond what the processes spend idle. */
+function account(side: Side, result: LoadResult, cpu: Record<string, number>, warmup: number, wallMs: number, idle: IdleRates): void {
   side.results.push(result);
   side.issued += warmup + result.ok;
-  for (const [name, ms] of Object.entries(cpu)) side.cpu[name] = (side.cpu[name] ?? 0) + ms;
+  for (const [name, ms] of Object.entries(cpu)) {
+    side.cpu[name] = (side.cpu[name] ?? 0) + Math.max(0, ms - (idle[name] ?? 0) * (wallMs / 1000));
+  }
 }
 
 function summary(side: Side, client: string) {
@@ -42,28 +54,31 @@ async function atConcurrency(ctx: BenchContext, kubevend: KubevendProcess, names
   const warmup = Math.max(20, Math.round(amount / 8));
   const maxSeconds = 120;
   const controlPlane = controlPlanePids(ctx.controlPlaneDir);
+  const idle = await idleRates(controlPlane, 3);
   const sides = { direct: newSide(), gateway: newSide(), kubevend: newSide() };
   for (let round = 1; round <= rounds; round++) {
     log(`1. upstream-bound, ${connections} at a time, round ${round}/${rounds}: ${amount} issuances directly, through kubevend's gateway alone, through kubevend`);
     for (const client of ['https', 'gateway'] as const) {
       const meter = meterCpu(controlPlane);
+      const started = performance.now();
       const result = await runNodeJson<LoadResult>(direct,
         [client, ctx.kubeconfig, namespace, 'deployer', `${connections}`, `${warmup}`, `${amount}`, `${maxSeconds}`],
         { timeoutMs: (maxSeconds * 2 + 60) * 1000 });
-      account(client === 'https' ? sides.direct : sides.gateway, result, meter(), warmup);
+      account(client === 'https' ? sides.direct : sides.gateway, result, meter(), warmup, performance.now() - started, idle);
     }
     const tokensFile = await ctx.ci.mint(warmup + amount);
     const meter = meterCpu({ ...controlPlane, kubevend: kubevend.child.pid });
+    const started = performance.now();
     const load = await runLoad(ctx.dir, {
       url: kubevend.url, method: 'POST', paths: ['/v1/credentials'], body: '{}', headers: { 'content-type': 'application/json' },
       tokensFile, expectStatus: 201, connections, warmup, amount, maxSeconds,
     });
-    account(sides.kubevend, load, meter(), warmup);
+    account(sides.kubevend, load, meter(), warmup, performance.now() - started, idle);
   }
   const k = summary(sides.kubevend, 'client (load generator)');
   const b = summary(sides.direct, 'client (direct)');
   return {
-    connections, rounds, amount, warmup,
+    connections, rounds, amount, warmup, idleCpuMsPerSecond: idle,
     baseline: b, gateway: summary(sides.gateway, 'client (direct)'), kubevend: k,
     ratio: k.throughput / b.throughput,
     addedP50: k.latency.p50 - b.latency.p50,
