@@ -46,8 +46,9 @@ export interface KubevendProcess {
 }
 
 /** Starts kubevend (`entry`) with this environment and waits until /readyz answers 200. */
-export async function startKubevend(entry: string, env: Record<string, string>, logFile: string, options: { ipc?: boolean } = {}): Promise<KubevendProcess> {
+export async function startKubevend(entry: string, env: Record<string, string>, logFile: string, options: { ipc?: boolean; profileDir?: string } = {}): Promise<KubevendProcess> {
   const [port] = await freePorts(1);
+  const profileDir = options.profileDir ?? process.env.BENCH_PROFILE;
   const url = `http://127.0.0.1:${port}`;
   const started = performance.now();
   const child = startNode(entry, [], {
@@ -55,7 +56,7 @@ export async function startKubevend(entry: string, env: Record<string, string>, 
     stdoutFile: logFile,
     ...(options.ipc ? { ipc: true } : {}),
     // BENCH_PROFILE=DIR: a CPU profile of every server process, for bench/profile/top-frames.ts.
-    ...(process.env.BENCH_PROFILE ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] } : {}),
+    ...(profileDir ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profileDir] } : {}),
   });
   let exited = false;
   void child.exited.then(() => (exited = true));

@@ -14,10 +14,11 @@ export function cpuMsOf(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * tickMs;
 }
 
-/** Resident set size, MB. */
-export function rssMbOf(pid: number): number {
-  const kb = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-  return Number(kb) / 1024;
+/** Resident memory, MB: all of it, what is backed by files (mostly code) and what is anonymous (heaps). */
+export function rssOf(pid: number): { totalMb: number; fileMb: number; anonMb: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const mb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]) / 1024;
+  return { totalMb: mb('VmRSS'), fileMb: mb('RssFile'), anonMb: mb('RssAnon') };
 }
 
 export type CpuMeter = () => Record<string, number>;

@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import type { LedgerResult, LedgerStep } from '../scenarios/ledger.ts';
 import type { DurableResult } from '../scenarios/durable.ts';
-import type { MemoryResult } from '../scenarios/memory.ts';
+import type { MemoryPoint, MemoryResult } from '../scenarios/memory.ts';
 import type { ServiceResult } from '../scenarios/service.ts';
 import type { StartupResult } from '../scenarios/startup.ts';
 import type { UpstreamResult } from '../scenarios/upstream.ts';
@@ -35,6 +35,7 @@ const END = '<!-- analysis:end -->';
 const ms = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : 'n/a');
 const rate = (v: number) => (Number.isFinite(v) ? v.toFixed(0) : 'n/a');
 const times = (v: number) => `${v.toFixed(2)}×`;
+const pct = (v: number) => `${(v * 100).toFixed(1)} %`;
 const count = (n: number) => n.toLocaleString('en-US');
 const check = (ok: boolean | undefined) => (ok === undefined ? 'not measured' : ok ? 'met' : '**missed**');
 const failures = (f: Record<string, number>) => (Object.keys(f).length ? Object.entries(f).map(([k, v]) => `${k}: ${v}`).join(', ') : 'none');
@@ -103,19 +104,25 @@ function sections(r: Results): string[] {
       '| | requests/s | p50 ms | p99 ms | CPU ms a request | RSS MB after | failed |', '| --- | --- | --- | --- | --- | --- | --- |',
       `| bare route, JWT verification only (baseline) | ${rate(s.bare.throughput)} | ${latencyCells(s.bare.latency)} | ${ms(s.bare.cpuMsPerRequest)} | ${ms(s.bare.rssMb)} | ${failures(s.bare.failures)} |`,
       `| kubevend, zero-latency gateway | ${rate(s.kubevend.throughput)} | ${latencyCells(s.kubevend.latency)} | ${ms(s.kubevend.cpuMsPerRequest)} | ${ms(s.kubevend.rssMb)} | ${failures(s.kubevend.failures)} |`,
-      '', `Ratio ${times(s.ratio)}.`, '');
+      '', `Ratio ${times(s.ratio)}.`, '',
+      `Where kubevend's CPU goes: a CPU profile (\`node --cpu-prof\`) of one more run like the above, ${ms(s.profile.busyMs / 1000)} s of busy main thread, start-up included, idle left out:`, '',
+      '| self time by place | share | project functions, inclusive | share |', '| --- | --- | --- | --- |',
+      ...s.profile.places.map(([place, share], i) => {
+        const own = s.profile.ownInclusive[i];
+        return `| ${place} | ${pct(share)} | ${own ? `\`${own[0]}\`` : ''} | ${own ? pct(own[1]) : ''} |`;
+      }), '');
   }
   const l = r.ledger;
   if (l) {
     out.push('## 3. The audit ledger', '',
-      `\`GET /v1/audit?pipeline=…&limit=100\` by an auditor through \`src/server.ts\`: first pages of ten pipelines in turn (each holds a tenth of the ledger), ${count(l.amount)} requests after 200 warm-up, one at a time (an operator paging: the target's measure), then four at a time. Records are bulk-loaded with raw SQL in batches of 5,000, each batch one transaction that hashes with the store's own \`recordHash\` and moves the chain head; PostgreSQL gets \`ANALYZE\` after each load.`, '',
-      '| engine | records | load time s | at a time | requests/s | p50 ms | p99 ms | failed | chain verified |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+      `\`GET /v1/audit?pipeline=…&limit=100\` by an auditor through \`src/server.ts\`: first pages of ten pipelines in turn (each holds a tenth of the ledger), ${count(l.amount)} requests after 200 warm-up, one at a time (an operator paging: the target's measure), then four at a time. Records are bulk-loaded with raw SQL in batches of 5,000, each batch one transaction that hashes with the store's own \`recordHash\` and moves the chain head; PostgreSQL gets \`ANALYZE\` after each load. "The query alone": the same page query through the bare driver (node:sqlite, pg) in the loading process, 1,000 times one at a time.`, '',
+      '| engine | records | load time s | at a time | requests/s | p50 ms | p99 ms | failed | the query alone: p50, p99 ms | chain verified |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
     for (const [engine, steps] of Object.entries(l.engines)) {
       for (const step of steps) {
         const verified = step.verification ? `${step.verification.ok ? 'ok' : 'BROKEN'}, ${count(step.verification.count)} records in ${ms(step.verification.ms / 1000)} s` : '';
         const records = `${count(step.records)}${step.records < step.target ? ` (of ${count(step.target)}: time ran out)` : ''}`;
         for (const [i, load] of step.loads.entries()) {
-          out.push(`| ${engine} | ${i ? '' : records} | ${i ? '' : (step.loadMs / 1000).toFixed(1)} | ${load.connections} | ${rate(load.throughput)} | ${latencyCells(load.latency)} | ${failures(load.failures)} | ${i ? '' : verified} |`);
+          out.push(`| ${engine} | ${i ? '' : records} | ${i ? '' : (step.loadMs / 1000).toFixed(1)} | ${load.connections} | ${rate(load.throughput)} | ${latencyCells(load.latency)} | ${failures(load.failures)} | ${i ? '' : `${ms(step.query.p50)}, ${ms(step.query.p99)}`} | ${i ? '' : verified} |`);
         }
       }
     }
@@ -137,17 +144,22 @@ function sections(r: Results): string[] {
   }
   const m = r.memory;
   if (m) {
+    const table = (points: MemoryPoint[]) => [
+      '| issuances | RSS MB | of which file-backed MB | V8 heap used MB | V8 heap committed MB | issuances/s in the step |', '| --- | --- | --- | --- | --- | --- |',
+      ...points.map((p) => `| ${count(p.issuances)} | ${ms(p.rssMb)} | ${ms(p.rssFileMb)} | ${ms(p.heapUsedMb)} | ${ms(p.heapTotalMb)} | ${rate(p.throughput)} |`),
+    ];
     out.push('## 4. Memory', '',
-      `One kubevend process with the zero-latency gateway and a SQLite store, issuing in steps of ${count(m.step)} (10 connections); resident set size read over IPC a second after each step, no forced GC.`, '',
-      '| issuances | RSS MB | V8 heap used MB | V8 heap committed MB | issuances/s in the step |', '| --- | --- | --- | --- | --- |',
-      ...m.points.map((p) => `| ${count(p.issuances)} | ${ms(p.rssMb)} | ${ms(p.heapUsedMb)} | ${ms(p.heapTotalMb)} | ${rate(p.throughput)} |`),
-      '', `Growth from ${count(m.first.issuances)} to ${count(m.last.issuances)}: ${(m.growth * 100).toFixed(1)} %.`,
-      ...(r.upstream ? ['', `For comparison, the real server of scenario 1 (\`src/server.ts\` with the Kubernetes client loaded) held ${ms(r.upstream.server.rssMb)} MB resident after ${count(r.upstream.server.issued)} issuances against the API server.`] : []), '');
+      `One kubevend process with the zero-latency gateway (\`bench/servers/kubevend-null-kube.ts\`) and a SQLite store, issuing in steps of ${count(m.step)} (10 connections); memory read over IPC (\`process.memoryUsage()\`, file-backed pages from /proc) a second after each step, no forced GC.`, '',
+      ...table(m.points),
+      '', `Growth from ${count(m.first.issuances)} to ${count(m.last.issuances)}: ${(m.growth * 100).toFixed(1)} %.`, '',
+      `The same with a smaller young generation (\`NODE_OPTIONS=${m.semiSpace.option}\`), for comparison:`, '',
+      ...table(m.semiSpace.points),
+      ...(r.upstream ? ['', `And the real server of scenario 1 (\`src/server.ts\`, the Kubernetes client loaded) held ${ms(r.upstream.server.rssMb)} MB resident after ${count(r.upstream.server.issued)} issuances against the API server.`] : []), '');
   }
   const d = r.durable;
   if (d) {
     out.push('## 5. Durable tokens', '',
-      `One request at a time, ${d.rounds} alternating round(s) of ${d.count}. Controller: a \`kubernetes.io/service-account-token\` Secret created directly, then watched from its creation version until the token controller fills it. kubevend: \`POST /v1/credentials {"kind":"durable"}\` through \`src/server.ts\` (anchor Secret, token Secret, watch).`, '',
+      `One request at a time, ${d.rounds} alternating round(s) of ${d.count}, each after a 2 s pause: kube-controller-manager's client is rate-limited (by default 20 requests/s in bursts of 30; a fill costs it two), so sustained fills queue behind that limit for everyone, and the pauses keep both sides measuring the fill itself. Controller: a \`kubernetes.io/service-account-token\` Secret created directly, then watched from its creation version until the token controller fills it. kubevend: \`POST /v1/credentials {"kind":"durable"}\` through \`src/server.ts\` (anchor Secret, token Secret, watch).`, '',
       '| | p50 ms | p99 ms | samples | failed |', '| --- | --- | --- | --- | --- |',
       `| token controller, direct (baseline) | ${latencyCells(d.controller.latency)} | ${count(d.controller.ok)} | ${failures(d.controller.failures)} |`,
       `| through kubevend | ${latencyCells(d.kubevend.latency)} | ${count(d.kubevend.ok)} | ${failures(d.kubevend.failures)} |`,

@@ -21,6 +21,8 @@ interface Loaded {
   added: number;
   loadMs: number;
   plans: { sql: string; firstPage: string[]; deepPage: string[] };
+  /** The page query alone through the driver, one at a time. */
+  query: Latency;
   verification?: { ok: boolean; count: number; ms: number };
 }
 
@@ -39,6 +41,7 @@ export interface LedgerStep {
   loads: PageLoad[];
   verification?: Loaded['verification'];
   plans: Loaded['plans'];
+  query: Latency;
 }
 
 async function postgresDatabase(adminUrl: string, name: string): Promise<string> {
@@ -87,7 +90,7 @@ export async function ledger(ctx: BenchContext) {
           log(`3. ledger on ${engine} at ${loaded.count} records, ${connections} at a time: p50 ${latency.p50.toFixed(2)} ms, p99 ${latency.p99.toFixed(2)} ms`);
         }
         results[engine].push({
-          target, records: loaded.count, loadMs: loaded.loadMs, loads, plans: loaded.plans,
+          target, records: loaded.count, loadMs: loaded.loadMs, loads, plans: loaded.plans, query: loaded.query,
           ...(loaded.verification ? { verification: loaded.verification } : {}),
         });
       } finally {

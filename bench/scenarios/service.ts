@@ -1,14 +1,17 @@
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LoadConfig } from '../load/autocannon.ts';
 import { log, scale, scratch, type BenchContext } from '../lib/context.ts';
 import { entries, startKubevend, writePolicy, type KubevendProcess } from '../lib/kubevend.ts';
 import { runLoad } from '../lib/load.ts';
 import { pool, type LoadResult } from '../lib/stats.ts';
+import { summariseProfile } from '../profile/summary.ts';
 import type { Usage } from '../servers/report-usage.ts';
 
 // 2. kubevend's own cost: the whole issuance path with the zero-latency gateway, versus a bare
 // Fastify route that only verifies the CI token (jose, the same key). CPU time is the server
-// process's own process.cpuUsage() over the measured requests.
+// process's own process.cpuUsage() over the measured requests. One more kubevend run, under the
+// CPU profiler, says where that time goes.
 
 const bare = join(import.meta.dirname, '..', 'servers', 'bare-jwt.ts');
 
@@ -57,13 +60,25 @@ export async function service(ctx: BenchContext) {
       await kubevend.child.stop();
     }
   }
+  log('2. service-bound: one more kubevend run, under the CPU profiler');
+  const profileDir = scratch(ctx, 'service-profile');
+  const profiled = await startKubevend(entries.nullKube, {
+    KUBEVEND_POLICY_FILE: policy, KUBEVEND_DATABASE_URL: `sqlite://${scratch(ctx, 'service-profiled.db')}`,
+  }, scratch(ctx, 'service.log'), { ipc: true, profileDir });
+  try {
+    await measure(ctx, profiled, warmup, amount);
+  } finally {
+    await profiled.child.stop();
+  }
+  const [profileFile] = await readdir(profileDir);
+  const profile = await summariseProfile(join(profileDir, profileFile!), 12);
   const summary = (list: Side[]) => {
     const pooled = pool(list.map((s) => s.result));
     return { ...pooled, cpuMsPerRequest: list.reduce((a, s) => a + s.cpuMs, 0) / pooled.ok, rssMb: Math.max(...list.map((s) => s.rssMb)) };
   };
   const k = summary(sides.kubevend);
   const b = summary(sides.bare);
-  return { connections: 10, rounds, amount, warmup, kubevend: k, bare: b, ratio: k.throughput / b.throughput };
+  return { connections: 10, rounds, amount, warmup, kubevend: k, bare: b, ratio: k.throughput / b.throughput, profile };
 }
 
 export type ServiceResult = Awaited<ReturnType<typeof service>>;

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { log, prepareNamespace, scale, scratch, type BenchContext } from '../lib/context.ts';
 import { entries, startKubevend, writePolicy, type KubevendProcess } from '../lib/kubevend.ts';
 import { runLoad } from '../lib/load.ts';
-import { controlPlanePids, meterCpu, rssMbOf } from '../lib/proc.ts';
+import { controlPlanePids, meterCpu, rssOf } from '../lib/proc.ts';
 import { runNodeJson } from '../lib/process.ts';
 import { pool, type LoadResult } from '../lib/stats.ts';
 
@@ -99,7 +99,7 @@ export async function upstream(ctx: BenchContext) {
     ];
     // For scenario 4, which measures with the zero-latency gateway: the real one's footprint.
     const issued = levels.reduce((a, l) => a + l.kubevend.ok + l.rounds * l.warmup, 0);
-    return { levels, server: { issued, rssMb: rssMbOf(kubevend.child.pid) } };
+    return { levels, server: { issued, rssMb: rssOf(kubevend.child.pid).totalMb } };
   } finally {
     await kubevend.child.stop();
   }
