@@ -60,22 +60,7 @@ function track(child: ChildProcess): Child {
   };
 }
 
-/** Runs a Node script to its end (killed after `timeoutMs`) and parses the JSON of its last stdout line. */
-export function runNodeJson<T>(script: string, args: string[], options: { env?: Record<string, string>; timeoutMs: number }): Promise<T> {
-  const child = spawn(process.execPath, [script, ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const tracked = track(child);
-  let stdout = '';
-  child.stdout!.on('data', (d) => (stdout += d));
-  const timer = setTimeout(() => void tracked.stop(), options.timeoutMs);
-  return tracked.exited.then((code) => {
-    clearTimeout(timer);
-    const last = stdout.trim().split('\n').at(-1) ?? '';
-    if (code !== 0) throw new Error(`${script} exited with ${code}: ${tracked.stderr().slice(-2000)}`);
-    return JSON.parse(last) as T;
-  });
-}
-
-/** Runs a command to its end; its stdout, or an error with its stderr. */
+/** Runs a command to its end (killed after `timeoutMs`); its stdout, or an error with its stderr. */
 export function runCommand(command: string, args: string[], options: { env?: Record<string, string>; timeoutMs: number }): Promise<string> {
   const child = spawn(command, args, { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const tracked = track(child);
@@ -87,6 +72,12 @@ export function runCommand(command: string, args: string[], options: { env?: Rec
     if (code !== 0) throw new Error(`${command} ${args.join(' ')} exited with ${code}: ${tracked.stderr().slice(-2000)}`);
     return stdout;
   });
+}
+
+/** Runs a Node script to its end and parses the JSON of its last stdout line. */
+export async function runNodeJson<T>(script: string, args: string[], options: { env?: Record<string, string>; timeoutMs: number }): Promise<T> {
+  const stdout = await runCommand(process.execPath, [script, ...args], options);
+  return JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as T;
 }
 
 /** Kills whatever is still running (on an interrupted run). */
