@@ -1,15 +1,16 @@
 import { readFileSync } from 'node:fs';
-import { CoreV1Api, KubeConfig, KubernetesObjectApi, VersionApi, type KubernetesObject } from '@kubernetes/client-node';
+import { KubeConfig, KubernetesObjectApi, VersionApi } from '@kubernetes/client-node';
 import { Problem } from '../errors.ts';
 import type { ClusterPolicy } from '../policy/schema.ts';
 import { noTelemetry, type ClusterEndpoint, type KubeGateway, type ManagedKind, type Telemetry } from '../services/ports.ts';
+import { reuseConnections } from './connections.ts';
 import { kubeProblem } from './problems.ts';
+import { restCall } from './rest.ts';
 import { waitForSecretToken } from './secret-token.ts';
 
 interface ClusterClient {
   kc: KubeConfig;
   endpoint: ClusterEndpoint;
-  core: CoreV1Api;
   objects: KubernetesObjectApi;
   version: VersionApi;
 }
@@ -21,6 +22,15 @@ const apiVersions: Record<ManagedKind, string> = {
   ClusterRole: 'rbac.authorization.k8s.io/v1',
   RoleBinding: 'rbac.authorization.k8s.io/v1',
   ClusterRoleBinding: 'rbac.authorization.k8s.io/v1',
+};
+
+const plurals: Record<ManagedKind, string> = {
+  Secret: 'secrets',
+  ServiceAccount: 'serviceaccounts',
+  Role: 'roles',
+  ClusterRole: 'clusterroles',
+  RoleBinding: 'rolebindings',
+  ClusterRoleBinding: 'clusterrolebindings',
 };
 
 /** How long one Kubernetes call may take before the caller gets a 504. */
@@ -61,26 +71,25 @@ export function createKubeGateway(clusters: ClusterPolicy[], options: { callTime
 
     createServiceAccountToken: ({ cluster, namespace, serviceAccount, ttlSeconds, audiences, boundSecret }) =>
       call(cluster, 'create_token', `ServiceAccount ${namespace}/${serviceAccount} in cluster "${cluster}"`, async () => {
-        const response = await client(cluster).core.createNamespacedServiceAccountTokenWithHttpInfo({
-          name: serviceAccount,
-          namespace,
-          body: {
-            spec: {
-              expirationSeconds: ttlSeconds,
-              audiences: audiences ?? [],
-              ...(boundSecret ? { boundObjectRef: { apiVersion: 'v1', kind: 'Secret', ...boundSecret } } : {}),
-            },
+        const response = await restCall(client(cluster).kc, 'POST', `/api/v1/namespaces/${namespace}/serviceaccounts/${serviceAccount}/token`, {
+          spec: {
+            expirationSeconds: ttlSeconds,
+            audiences: audiences ?? [],
+            ...(boundSecret ? { boundObjectRef: { apiVersion: 'v1', kind: 'Secret', ...boundSecret } } : {}),
           },
         });
-        const status = response.data.status;
+        const status = response.body.status as { token?: string; expirationTimestamp?: string } | undefined;
         if (!status?.token || !status.expirationTimestamp) throw new Problem('kube_error', 'the TokenRequest answer holds no token');
         return { token: status.token, expiresAt: new Date(status.expirationTimestamp), warnings: parseWarnings(response.headers['warning']) };
       }),
 
     create: (cluster, manifest) =>
       call(cluster, 'create', `${manifest.kind} ${qualified(manifest.metadata)} in cluster "${cluster}"`, async () => {
-        const created = await client(cluster).objects.create(manifest as KubernetesObject);
-        return { uid: created.metadata!.uid!, resourceVersion: created.metadata!.resourceVersion! };
+        const { namespace } = manifest.metadata;
+        const group = manifest.apiVersion === 'v1' ? '/api/v1' : `/apis/${manifest.apiVersion}`;
+        const created = await restCall(client(cluster).kc, 'POST', `${group}${namespace ? `/namespaces/${namespace}` : ''}/${plurals[manifest.kind]}`, manifest);
+        const metadata = created.body.metadata as { uid: string; resourceVersion: string };
+        return { uid: metadata.uid, resourceVersion: metadata.resourceVersion };
       }),
 
     delete: (cluster, ref) =>
@@ -142,13 +151,13 @@ function clusterClient(cluster: ClusterPolicy): ClusterClient {
   if (cluster.inCluster) kc.loadFromCluster();
   else kc.loadFromFile(cluster.kubeconfig!);
   if (cluster.context) kc.setCurrentContext(cluster.context);
+  reuseConnections(kc);
   const current = kc.getCurrentCluster();
   if (!current) throw new Error(`cluster "${cluster.name}": its kubeconfig has no cluster for its context`);
   const caData = current.caData ?? (current.caFile ? readFileSync(current.caFile).toString('base64') : undefined);
   return {
     kc,
     endpoint: { server: cluster.server ?? current.server, ...(caData ? { certificateAuthorityData: caData } : {}) },
-    core: kc.makeApiClient(CoreV1Api),
     objects: KubernetesObjectApi.makeApiClient(kc),
     version: kc.makeApiClient(VersionApi),
   };

@@ -1,4 +1,4 @@
-import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
+import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import {
   CompiledQuery,
   SqliteAdapter,
@@ -16,19 +16,31 @@ import {
 /** How long a connection waits for another process's write lock before failing. */
 export const sqliteBusyTimeoutMs = 5_000;
 
+const maxCachedStatements = 256;
+
 /** Opens `path` (or `:memory:`) in WAL mode with a busy timeout, shaped as kysely expects. */
 export function openNodeSqlite(path: string): SqliteDatabase {
   const db = new DatabaseSync(path, { timeout: sqliteBusyTimeoutMs });
   // WAL lets readers go on while one writer writes; NORMAL is durable across process crashes.
   db.exec('pragma journal_mode = wal; pragma synchronous = normal; pragma foreign_keys = on');
+  // Kysely prepares every query it runs, and parsing and planning SQL costs more than running it:
+  // statements are kept by their text. The query layer has few shapes; the bound is a safeguard.
+  const statements = new Map<string, { statement: StatementSync; reader: boolean }>();
   return {
     close: () => db.close(),
     prepare(sql) {
-      const statement = db.prepare(sql);
+      let cached = statements.get(sql);
+      if (!cached) {
+        const statement = db.prepare(sql);
+        // A statement that yields columns (a SELECT, or a write with RETURNING) is read with all().
+        cached = { statement, reader: statement.columns().length > 0 };
+        if (statements.size >= maxCachedStatements) statements.clear();
+        statements.set(sql, cached);
+      }
+      const { statement, reader } = cached;
       const args = (parameters: readonly unknown[]) => parameters as SQLInputValue[];
       return {
-        // A statement that yields columns (a SELECT, or a write with RETURNING) is read with all().
-        reader: statement.columns().length > 0,
+        reader,
         all: (parameters) => statement.all(...args(parameters)),
         run: (parameters) => statement.run(...args(parameters)),
         iterate: (parameters) => statement.iterate(...args(parameters)) as IterableIterator<unknown>,

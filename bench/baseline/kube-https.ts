@@ -1,0 +1,73 @@
+import { Agent, request } from 'node:https';
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+
+// The baselines' client for the API server: node:https with keep-alive connections and the admin
+// kubeconfig's client certificate, no library in between: as close to the API server as a client gets.
+
+export interface KubeResponse {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+export interface KubeHttps {
+  call(method: 'POST' | 'GET', path: string, body?: unknown): Promise<KubeResponse>;
+  /** A streaming GET (a watch) on a connection of its own; `onLine` sees each JSON line; returns a stop. */
+  stream(path: string, onLine: (event: Record<string, unknown>) => void): () => void;
+}
+
+export function kubeHttps(kubeconfigFile: string, connections: number): KubeHttps {
+  const kc = parse(readFileSync(kubeconfigFile, 'utf8'));
+  const cluster = kc.clusters[0].cluster;
+  const user = kc.users[0].user;
+  const tls = {
+    ca: Buffer.from(cluster['certificate-authority-data'], 'base64'),
+    cert: Buffer.from(user['client-certificate-data'], 'base64'),
+    key: Buffer.from(user['client-key-data'], 'base64'),
+  };
+  const agent = new Agent({ ...tls, keepAlive: true, maxSockets: connections });
+  const server = new URL(cluster.server);
+
+  return {
+    call: (method, path, body) => new Promise((resolve, reject) => {
+      const payload = body === undefined ? undefined : JSON.stringify(body);
+      const req = request({
+        host: server.hostname, port: server.port, method, path, agent,
+        headers: { accept: 'application/json', ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}) },
+      }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(payload);
+    }),
+
+    stream(path, onLine) {
+      const req = request({ host: server.hostname, port: server.port, path, ...tls, agent: false, headers: { accept: 'application/json' } }, (res) => {
+        let buffered = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          buffered += chunk;
+          let newline: number;
+          while ((newline = buffered.indexOf('\n')) >= 0) {
+            const line = buffered.slice(0, newline).trim();
+            buffered = buffered.slice(newline + 1);
+            if (line) onLine(JSON.parse(line));
+          }
+        });
+        res.on('error', () => {});
+      });
+      req.on('error', () => {});
+      req.end();
+      return () => req.destroy();
+    },
+  };
+}
+
+/** Throws unless the API server answered `expected`. */
+export function expectStatus(response: KubeResponse, expected: number, what: string): KubeResponse {
+  if (response.status !== expected) throw new Error(`${what}: HTTP ${response.status} ${JSON.stringify(response.body).slice(0, 300)}`);
+  return response;
+}

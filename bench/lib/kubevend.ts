@@ -1,0 +1,83 @@
+import { request } from 'node:http';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import type { CiIssuer } from './ci-tokens.ts';
+import { startNode, type Child } from './process.ts';
+import { freePorts } from './services.ts';
+
+// kubevend processes of the run: the real server (src/server.ts, dist/server.js) or a bench entry,
+// configured by environment as in production, each with a SQLite file (or database) of its own.
+
+const root = join(import.meta.dirname, '..', '..');
+export const entries = {
+  server: join(root, 'src', 'server.ts'),
+  built: join(root, 'dist', 'server.js'),
+  nullKube: join(root, 'bench', 'servers', 'kubevend-null-kube.ts'),
+};
+
+/**
+ * The bench pipeline is the last of twenty, as in a policy that serves a few teams: every request
+ * is matched against all of them. Its grant allows both token kinds.
+ */
+export async function writePolicy(dir: string, ci: CiIssuer, kubeconfig: string, namespace: string): Promise<string> {
+  const others = Array.from({ length: 19 }, (_, i) => ({
+    name: `team-${i}`, issuer: 'ci', match: { repository: `acme/team-${i}-*` }, conditions: { ref: 'refs/heads/main' },
+    grants: [{ cluster: 'local', namespace: `team-${i}`, serviceAccount: 'deployer' }],
+  }));
+  const file = join(dir, `policy-${namespace}.yaml`);
+  await writeFile(file, stringify({
+    issuers: [{ name: 'ci', issuer: ci.issuer, audiences: ['kubevend'], publicKeyFile: ci.publicKeyFile, algorithms: ['RS256'] }],
+    clusters: [{ name: 'local', kubeconfig }],
+    pipelines: [...others, {
+      name: 'web', issuer: 'ci', match: { repository: 'acme/web' }, conditions: { ref: 'refs/heads/main' },
+      grants: [{ cluster: 'local', namespace, serviceAccount: 'deployer', kinds: ['short-lived', 'durable'] }],
+    }],
+    operators: [{ name: 'platform', issuer: 'ci', match: { repository: 'acme/platform-ops' }, role: 'auditor' }],
+  }));
+  return file;
+}
+
+export interface KubevendProcess {
+  url: string;
+  child: Child;
+  /** From spawn to the first 200 from /readyz. */
+  readyMs: number;
+}
+
+/** Starts kubevend (`entry`) with this environment and waits until /readyz answers 200. */
+export async function startKubevend(entry: string, env: Record<string, string>, logFile: string, options: { ipc?: boolean; profileDir?: string } = {}): Promise<KubevendProcess> {
+  const [port] = await freePorts(1);
+  const profileDir = options.profileDir ?? process.env.BENCH_PROFILE;
+  const url = `http://127.0.0.1:${port}`;
+  const started = performance.now();
+  const child = startNode(entry, [], {
+    env: { KUBEVEND_HOST: '127.0.0.1', KUBEVEND_PORT: `${port}`, KUBEVEND_REAPER_INTERVAL: '0', KUBEVEND_LOG_LEVEL: 'info', ...env },
+    stdoutFile: logFile,
+    ...(options.ipc ? { ipc: true } : {}),
+    // BENCH_PROFILE=DIR: a CPU profile of every server process, for bench/profile/top-frames.ts.
+    ...(profileDir ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profileDir] } : {}),
+  });
+  let exited = false;
+  void child.exited.then(() => (exited = true));
+  const deadline = started + 30_000;
+  while (!(await readyz(url))) {
+    if (exited || performance.now() > deadline) {
+      await child.stop();
+      throw new Error(`kubevend (${entry}) did not become ready: ${child.stderr().slice(-2000)}`);
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return { url, child, readyMs: performance.now() - started };
+}
+
+function readyz(url: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request(`${url}/readyz`, { agent: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+    req.end();
+  });
+}

@@ -1,0 +1,66 @@
+import { log, scale, scratch, type BenchContext } from '../lib/context.ts';
+import { entries, startKubevend, writePolicy } from '../lib/kubevend.ts';
+import { runLoad } from '../lib/load.ts';
+import { rssOf } from '../lib/proc.ts';
+import type { Usage } from '../servers/report-usage.ts';
+
+// 4. Resident memory of one kubevend process (zero-latency gateway, SQLite) as issuances add up,
+// read a second after each step's load has ended, without forcing a garbage collection. Then, to
+// show what V8's young generation takes, a shorter run with a smaller one (--max-semi-space-size).
+
+export interface MemoryPoint {
+  issuances: number;
+  rssMb: number;
+  /** Resident pages backed by files: mostly the node binary's code, shared with other processes. */
+  rssFileMb: number;
+  heapUsedMb: number;
+  /** The V8 heap as committed: what the garbage collector keeps, used or not. */
+  heapTotalMb: number;
+  throughput: number;
+}
+
+const mb = (bytes: number) => bytes / 1024 / 1024;
+
+async function issueInSteps(ctx: BenchContext, name: string, step: number, steps: number, env: Record<string, string> = {}): Promise<MemoryPoint[]> {
+  const policy = await writePolicy(ctx.dir, ctx.ci, ctx.kubeconfig, 'bench-memory');
+  const kubevend = await startKubevend(entries.nullKube, {
+    KUBEVEND_POLICY_FILE: policy, KUBEVEND_DATABASE_URL: `sqlite://${scratch(ctx, `${name}.db`)}`, ...env,
+  }, scratch(ctx, `${name}.log`), { ipc: true });
+  const points: MemoryPoint[] = [];
+  const read = async (issuances: number, throughput: number) => {
+    const { memory } = await kubevend.child.ask<Usage>('usage');
+    points.push({
+      issuances, rssMb: mb(memory.rss), rssFileMb: rssOf(kubevend.child.pid).fileMb,
+      heapUsedMb: mb(memory.heapUsed), heapTotalMb: mb(memory.heapTotal), throughput,
+    });
+  };
+  let issued = 0;
+  try {
+    await read(0, NaN);
+    for (let i = 1; i <= steps && Date.now() < ctx.deadline; i++) {
+      const tokensFile = await ctx.ci.mint(step);
+      const result = await runLoad(ctx.dir, {
+        url: kubevend.url, method: 'POST', paths: ['/v1/credentials'], body: '{}', headers: { 'content-type': 'application/json' },
+        tokensFile, expectStatus: 201, connections: 10, warmup: 0, amount: step, maxSeconds: 300,
+      });
+      issued += result.ok;
+      await new Promise((r) => setTimeout(r, 1000));
+      await read(issued, result.ok / (result.elapsedMs / 1000));
+      log(`4. memory (${name}): ${issued} issuances, RSS ${points.at(-1)!.rssMb.toFixed(1)} MB`);
+    }
+  } finally {
+    await kubevend.child.stop();
+  }
+  return points;
+}
+
+export async function memory(ctx: BenchContext) {
+  const step = scale(ctx, 10_000, 1000);
+  const points = await issueInSteps(ctx, 'memory', step, 10);
+  const semiSpace = { option: '--max-semi-space-size=2', points: await issueInSteps(ctx, 'memory-semi-space', step, 3, { NODE_OPTIONS: '--max-semi-space-size=2' }) };
+  const first = points[1]!;
+  const last = points.at(-1)!;
+  return { step, points, first, last, growth: last.rssMb / first.rssMb - 1, semiSpace };
+}
+
+export type MemoryResult = Awaited<ReturnType<typeof memory>>;

@@ -1,0 +1,108 @@
+import { join } from 'node:path';
+import { log, prepareNamespace, scale, scratch, type BenchContext } from '../lib/context.ts';
+import { entries, startKubevend, writePolicy, type KubevendProcess } from '../lib/kubevend.ts';
+import { runLoad } from '../lib/load.ts';
+import { controlPlanePids, meterCpu, rssOf } from '../lib/proc.ts';
+import { runNodeJson } from '../lib/process.ts';
+import { pool, type LoadResult } from '../lib/stats.ts';
+
+// 1. Short-lived credentials through kubevend (src/server.ts, SQLite) against the local API server,
+// versus the same two calls (anchor Secret, bound TokenRequest) made directly at the same
+// concurrency; and, to tell the Kubernetes client's share from the service's, the same calls made
+// through kubevend's own KubeGateway alone. Rounds alternate, so that every side meets the API server
+// in the same state (its Secrets pile up). The CPU every process spends an issuance says where the
+// two shared cores went.
+
+const direct = join(import.meta.dirname, '..', 'baseline', 'direct-issue.ts');
+
+interface Side {
+  results: LoadResult[];
+  /** CPU ms by process over whole runs, warm-up included. */
+  cpu: Record<string, number>;
+  issued: number;
+}
+
+const newSide = (): Side => ({ results: [], cpu: {}, issued: 0 });
+
+/** CPU each control-plane process spends a second with nothing asked of it. */
+type IdleRates = Record<string, number>;
+
+async function idleRates(pids: Record<string, number>, seconds: number): Promise<IdleRates> {
+  const meter = meterCpu(pids);
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  return Object.fromEntries(Object.entries(meter()).map(([name, ms]) => [name, ms / seconds]));
+}
+
+/** Adds a run to a side: its result, and the CPU it cost beyond what the processes spend idle. */
+function account(side: Side, result: LoadResult, cpu: Record<string, number>, warmup: number, wallMs: number, idle: IdleRates): void {
+  side.results.push(result);
+  side.issued += warmup + result.ok;
+  for (const [name, ms] of Object.entries(cpu)) {
+    side.cpu[name] = (side.cpu[name] ?? 0) + Math.max(0, ms - (idle[name] ?? 0) * (wallMs / 1000));
+  }
+}
+
+function summary(side: Side, client: string) {
+  const pooled = pool(side.results);
+  const cpuMsPerIssuance = Object.fromEntries(Object.entries(side.cpu).map(([name, ms]) => [name, ms / side.issued]));
+  cpuMsPerIssuance[client] = pooled.clientCpuMs / pooled.ok;
+  return { ...pooled, cpuMsPerIssuance };
+}
+
+async function atConcurrency(ctx: BenchContext, kubevend: KubevendProcess, namespace: string, connections: number, amount: number) {
+  const rounds = scale(ctx, 2, 1);
+  const warmup = Math.max(20, Math.round(amount / 8));
+  const maxSeconds = 120;
+  const controlPlane = controlPlanePids(ctx.controlPlaneDir);
+  const idle = await idleRates(controlPlane, 3);
+  const sides = { direct: newSide(), gateway: newSide(), kubevend: newSide() };
+  for (let round = 1; round <= rounds; round++) {
+    log(`1. upstream-bound, ${connections} at a time, round ${round}/${rounds}: ${amount} issuances directly, through kubevend's gateway alone, through kubevend`);
+    for (const client of ['https', 'gateway'] as const) {
+      const meter = meterCpu(controlPlane);
+      const started = performance.now();
+      const result = await runNodeJson<LoadResult>(direct,
+        [client, ctx.kubeconfig, namespace, 'deployer', `${connections}`, `${warmup}`, `${amount}`, `${maxSeconds}`],
+        { timeoutMs: (maxSeconds * 2 + 60) * 1000 });
+      account(client === 'https' ? sides.direct : sides.gateway, result, meter(), warmup, performance.now() - started, idle);
+    }
+    const tokensFile = await ctx.ci.mint(warmup + amount);
+    const meter = meterCpu({ ...controlPlane, kubevend: kubevend.child.pid });
+    const started = performance.now();
+    const load = await runLoad(ctx.dir, {
+      url: kubevend.url, method: 'POST', paths: ['/v1/credentials'], body: '{}', headers: { 'content-type': 'application/json' },
+      tokensFile, expectStatus: 201, connections, warmup, amount, maxSeconds,
+    });
+    account(sides.kubevend, load, meter(), warmup, performance.now() - started, idle);
+  }
+  const k = summary(sides.kubevend, 'client (load generator)');
+  const b = summary(sides.direct, 'client (direct)');
+  return {
+    connections, rounds, amount, warmup, idleCpuMsPerSecond: idle,
+    baseline: b, gateway: summary(sides.gateway, 'client (direct)'), kubevend: k,
+    ratio: k.throughput / b.throughput,
+    addedP50: k.latency.p50 - b.latency.p50,
+  };
+}
+
+export async function upstream(ctx: BenchContext) {
+  const namespace = 'bench-upstream';
+  await prepareNamespace(ctx, namespace);
+  const policy = await writePolicy(ctx.dir, ctx.ci, ctx.kubeconfig, namespace);
+  const kubevend = await startKubevend(entries.server, {
+    KUBEVEND_POLICY_FILE: policy, KUBEVEND_DATABASE_URL: `sqlite://${scratch(ctx, 'upstream.db')}`,
+  }, scratch(ctx, 'upstream.log'));
+  try {
+    const levels = [
+      await atConcurrency(ctx, kubevend, namespace, 1, scale(ctx, 400, 100)),
+      await atConcurrency(ctx, kubevend, namespace, 8, scale(ctx, 1500, 300)),
+    ];
+    // For scenario 4, which measures with the zero-latency gateway: the real one's footprint.
+    const issued = levels.reduce((a, l) => a + l.kubevend.ok + l.rounds * l.warmup, 0);
+    return { levels, server: { issued, rssMb: rssOf(kubevend.child.pid).totalMb } };
+  } finally {
+    await kubevend.child.stop();
+  }
+}
+
+export type UpstreamResult = Awaited<ReturnType<typeof upstream>>;
