@@ -50,7 +50,7 @@ function summary(side: Side, client: string) {
 }
 
 async function atConcurrency(ctx: BenchContext, kubevend: KubevendProcess, namespace: string, connections: number, amount: number) {
-  const rounds = scale(ctx, 2, 1);
+  const rounds = scale(ctx, 4, 1);
   const warmup = Math.max(20, Math.round(amount / 8));
   const maxSeconds = 120;
   const controlPlane = controlPlanePids(ctx.controlPlaneDir);
@@ -94,8 +94,8 @@ export async function upstream(ctx: BenchContext) {
   }, scratch(ctx, 'upstream.log'));
   try {
     const levels = [
-      await atConcurrency(ctx, kubevend, namespace, 1, scale(ctx, 400, 100)),
-      await atConcurrency(ctx, kubevend, namespace, 8, scale(ctx, 1500, 300)),
+      await atConcurrency(ctx, kubevend, namespace, 1, scale(ctx, 200, 100)),
+      await atConcurrency(ctx, kubevend, namespace, 8, scale(ctx, 750, 300)),
     ];
     // For scenario 4, which measures with the zero-latency gateway: the real one's footprint.
     const issued = levels.reduce((a, l) => a + l.kubevend.ok + l.rounds * l.warmup, 0);
