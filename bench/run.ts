@@ -9,7 +9,7 @@ import { log, type BenchContext } from './lib/context.ts';
 import { describeMachine } from './lib/machine.ts';
 import { killAll, runCommand } from './lib/process.ts';
 import { writeReport, type Results } from './lib/report.ts';
-import { freePorts, startControlPlane, startPostgres, type Service } from './lib/services.ts';
+import { freePorts, startControlPlane, startPostgres } from './lib/services.ts';
 import { durable } from './scenarios/durable.ts';
 import { ledger } from './scenarios/ledger.ts';
 import { memory } from './scenarios/memory.ts';
@@ -24,11 +24,11 @@ const started = Date.now();
 const budgetMs = (quick ? 8 : 22) * 60_000;
 const deadline = started + budgetMs;
 const dir = await mkdtemp(join(tmpdir(), 'kubevend-bench-'));
-const services: Service[] = [];
+const stops: (() => Promise<void>)[] = [];
 
 async function cleanup(): Promise<void> {
   killAll();
-  await Promise.all(services.map((s) => s.stop()));
+  await Promise.all(stops.map((stop) => stop()));
   await rm(dir, { recursive: true, force: true });
 }
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -49,20 +49,20 @@ try {
   const [etcd, peer, apiserver, postgresPort] = await freePorts(4);
   // Side by side; all settle before a failure counts, so that nothing half-started is left behind.
   const settled = await Promise.allSettled([
-    startControlPlane(join(dir, 'control-plane'), [etcd!, peer!, apiserver!]).then((s) => (services.push(s), s)),
-    startPostgres(postgresPort!).then((s) => (services.push(s), s)),
+    startControlPlane(join(dir, 'control-plane'), [etcd!, peer!, apiserver!], (stop) => stops.push(stop)),
+    startPostgres(postgresPort!, (stop) => stops.push(stop)),
     createCiIssuer(dir, availableParallelism()),
     runCommand(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json')], { timeoutMs: 5 * 60_000 }),
   ]);
   const failed = settled.find((s) => s.status === 'rejected');
   if (failed) throw failed.reason;
-  const [controlPlane, postgres, ci] = settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as [Service, Service, CiIssuer];
+  const [kubeconfig, databaseUrl, ci] = settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as [string, string, CiIssuer];
   const ctx: BenchContext = {
     quick, dir, deadline, ci,
-    kubeconfig: controlPlane.address,
+    kubeconfig,
     kubectl: join(dir, 'control-plane', 'kubectl'),
     controlPlaneDir: join(dir, 'control-plane'),
-    databaseUrl: postgres.address,
+    databaseUrl,
   };
   results.machine = await describeMachine(ctx);
   const scenarios = { startup, upstream, durable, service, memory, ledger } as const;

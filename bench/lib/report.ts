@@ -151,10 +151,8 @@ function sections(r: Results): string[] {
     out.push('## 4. Memory', '',
       `One kubevend process with the zero-latency gateway (\`bench/servers/kubevend-null-kube.ts\`) and a SQLite store, issuing in steps of ${count(m.step)} (10 connections); memory read over IPC (\`process.memoryUsage()\`, file-backed pages from /proc) a second after each step, no forced GC.`, '',
       ...table(m.points),
-      '', `Growth from ${count(m.first.issuances)} to ${count(m.last.issuances)}: ${(m.growth * 100).toFixed(1)} %.`, '',
-      `The same with a smaller young generation (\`NODE_OPTIONS=${m.semiSpace.option}\`), for comparison:`, '',
-      ...table(m.semiSpace.points),
-      ...(r.upstream ? ['', `And the real server of scenario 1 (\`src/server.ts\`, the Kubernetes client loaded) held ${ms(r.upstream.server.rssMb)} MB resident after ${count(r.upstream.server.issued)} issuances against the API server.`] : []), '');
+      '', `Growth from ${count(m.first.issuances)} to ${count(m.last.issuances)}: ${(m.growth * 100).toFixed(1)} %.`,
+      ...(r.upstream ? ['', `For comparison, the real server of scenario 1 (\`src/server.ts\`, the Kubernetes client loaded) held ${ms(r.upstream.server.rssMb)} MB resident after ${count(r.upstream.server.issued)} issuances against the API server.`] : []), '');
   }
   const d = r.durable;
   if (d) {

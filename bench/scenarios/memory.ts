@@ -5,8 +5,7 @@ import { rssOf } from '../lib/proc.ts';
 import type { Usage } from '../servers/report-usage.ts';
 
 // 4. Resident memory of one kubevend process (zero-latency gateway, SQLite) as issuances add up,
-// read a second after each step's load has ended, without forcing a garbage collection. Then, to
-// show what V8's young generation takes, a shorter run with a smaller one (--max-semi-space-size).
+// read a second after each step's load has ended, without forcing a garbage collection.
 
 export interface MemoryPoint {
   issuances: number;
@@ -21,10 +20,10 @@ export interface MemoryPoint {
 
 const mb = (bytes: number) => bytes / 1024 / 1024;
 
-async function issueInSteps(ctx: BenchContext, name: string, step: number, steps: number, env: Record<string, string> = {}): Promise<MemoryPoint[]> {
+async function issueInSteps(ctx: BenchContext, name: string, step: number, steps: number): Promise<MemoryPoint[]> {
   const policy = await writePolicy(ctx.dir, ctx.ci, ctx.kubeconfig, 'bench-memory');
   const kubevend = await startKubevend(entries.nullKube, {
-    KUBEVEND_POLICY_FILE: policy, KUBEVEND_DATABASE_URL: `sqlite://${scratch(ctx, `${name}.db`)}`, ...env,
+    KUBEVEND_POLICY_FILE: policy, KUBEVEND_DATABASE_URL: `sqlite://${scratch(ctx, `${name}.db`)}`,
   }, scratch(ctx, `${name}.log`), { ipc: true });
   const points: MemoryPoint[] = [];
   const read = async (issuances: number, throughput: number) => {
@@ -57,10 +56,9 @@ async function issueInSteps(ctx: BenchContext, name: string, step: number, steps
 export async function memory(ctx: BenchContext) {
   const step = scale(ctx, 10_000, 1000);
   const points = await issueInSteps(ctx, 'memory', step, 10);
-  const semiSpace = { option: '--max-semi-space-size=2', points: await issueInSteps(ctx, 'memory-semi-space', step, 3, { NODE_OPTIONS: '--max-semi-space-size=2' }) };
   const first = points[1]!;
   const last = points.at(-1)!;
-  return { step, points, first, last, growth: last.rssMb / first.rssMb - 1, semiSpace };
+  return { step, points, first, last, growth: last.rssMb / first.rssMb - 1 };
 }
 
 export type MemoryResult = Awaited<ReturnType<typeof memory>>;
