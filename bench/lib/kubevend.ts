@@ -18,7 +18,7 @@ export const entries = {
 
 /**
  * The bench pipeline is the last of twenty, as in a policy that serves a few teams: every request
- * is matched against all of them. Its grant allows both token kinds.
+ * is matched against all of them. Its grant allows both token kinds, and its rate limit no run reaches.
  */
 export async function writePolicy(dir: string, ci: CiIssuer, kubeconfig: string, namespace: string): Promise<string> {
   const others = Array.from({ length: 19 }, (_, i) => ({
@@ -32,6 +32,8 @@ export async function writePolicy(dir: string, ci: CiIssuer, kubeconfig: string,
     pipelines: [...others, {
       name: 'web', issuer: 'ci', match: { repository: 'acme/web' }, conditions: { ref: 'refs/heads/main' },
       grants: [{ cluster: 'local', namespace, serviceAccount: 'deployer', kinds: ['short-lived', 'durable'] }],
+      // The load is the point here: far above any run's rate (the default is 60 a minute).
+      rateLimit: { requests: 1_000_000_000, per: 1 },
     }],
     operators: [{ name: 'platform', issuer: 'ci', match: { repository: 'acme/platform-ops' }, role: 'auditor' }],
   }));
