@@ -1,3 +1,4 @@
+import { createSecretKey } from 'node:crypto';
 import { Problem } from '../errors.ts';
 import type { Store } from '../store/ports.ts';
 import { tokenFingerprint, whatWasDecided, whoAsked, type RequestContext } from './audit-facts.ts';
@@ -40,6 +41,7 @@ export function isDenial(problem: Problem): boolean {
 export function createCredentialService(deps: CredentialServiceDeps) {
   const { policy, kube, store, authenticator, engine } = deps;
   const telemetry = deps.telemetry ?? noTelemetry;
+  const fingerprintKey = createSecretKey(deps.fingerprintKey);
   const rateLimiter = deps.rateLimiter ?? createRateLimiter();
 
   async function recordRefusal(context: RequestContext, identity: CallerIdentity | undefined, err: unknown, decision?: PolicyDecision) {
@@ -87,7 +89,7 @@ export function createCredentialService(deps: CredentialServiceDeps) {
           requestedTtlSeconds: ask.ttlSeconds ?? null,
           actualTtlSeconds: Math.round((access.expiresAt.getTime() - Date.now()) / 1000),
           kubeTokenJti: access.kubeTokenJti ?? null,
-          tokenFingerprint: tokenFingerprint(deps.fingerprintKey, access.token),
+          tokenFingerprint: tokenFingerprint(fingerprintKey, access.token),
           issuanceId: access.issuanceId,
         },
         issuanceId: access.issuanceId,
