@@ -32,7 +32,7 @@ export function preparedQuery<Name extends string, Row = unknown>(
       if (value === undefined) throw new Error(`prepared query: no value for "${slot.name}"`);
       return value;
     });
-  return (values, trx = db) => trx.executeQuery({ ...compiled, parameters: bind(values) });
+  return async (values, trx = db) => trx.executeQuery({ ...compiled, parameters: bind(values) });
 }
 
 /**
