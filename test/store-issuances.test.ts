@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { openStore } from '../src/store/open.ts';
 import type { Issuance, IssuanceInput } from '../src/store/ports.ts';
 import { engines, freshStore } from './helpers/store.ts';
+import { grantedRecord } from './helpers/store-record.ts';
 
 const minute = 60_000;
 
@@ -46,6 +47,37 @@ describe.each(engines)('IssuanceStore on $name', (engine) => {
     expect(await t.store.issuances.activate(input.id, { expiresAt, kubeTokenJti: 'other' })).toBe(false);
     expect(await t.store.issuances.markFailed(input.id, new Date())).toBe(false);
     expect(await t.store.issuances.get(input.id)).toMatchObject({ state: 'active', expiresAt, kubeTokenJti: 'k8s-jti' });
+  });
+
+  it('when pending issuances are granted, then their records are appended and they are active, in one go', async () => {
+    const [a, b] = [issuance({ kubeTokenJti: null }), issuance({ kubeTokenJti: null, cluster: 'prod-us' })];
+    await t.store.issuances.createPending(a);
+    await t.store.issuances.createPending(b);
+    const expiresAt = new Date(Date.now() + 10 * minute);
+    const grant = (id: string) => ({ record: grantedRecord({ issuanceId: id }), issuanceId: id, outcome: { expiresAt, kubeTokenJti: `jti-${id}` } });
+    const records = await t.store.audit.appendGrants([grant(a.id), grant(b.id)]);
+    expect(records!.map((r) => r.issuanceId)).toEqual([a.id, b.id]);
+    expect(records![1]!.prevHash).toBe(records![0]!.hash);
+    for (const { id } of [a, b]) expect(await t.store.issuances.get(id)).toMatchObject({ state: 'active', expiresAt, kubeTokenJti: `jti-${id}` });
+    expect((await t.store.audit.list({ issuanceId: b.id })).items).toEqual([records![1]]);
+    expect(await t.store.audit.appendGrants([grant(a.id)])).toBeUndefined();
+    expect(await t.store.audit.verify()).toMatchObject({ ok: true });
+  });
+
+  it('when one of the issuances granted together is no longer pending, then nothing is written', async () => {
+    const [pending, reaped] = [issuance(), issuance()];
+    await t.store.issuances.createPending(pending);
+    await t.store.issuances.createPending(reaped);
+    expect(await t.store.issuances.markFailed(reaped.id, new Date())).toBe(true);
+    const before = (await t.store.audit.list({}, { limit: 1 })).items[0];
+    const outcome = { expiresAt: new Date(Date.now() + minute), kubeTokenJti: null };
+    const grants = [pending, reaped, { id: 'no-such-issuance' }].map(({ id }) => ({ record: grantedRecord({ issuanceId: id }), issuanceId: id, outcome }));
+    expect(await t.store.audit.appendGrants(grants.slice(0, 2))).toBeUndefined();
+    expect(await t.store.audit.appendGrants([grants[0]!, grants[2]!])).toBeUndefined();
+    expect((await t.store.issuances.get(pending.id))!.state).toBe('pending');
+    expect((await t.store.issuances.get(reaped.id))!.state).toBe('failed');
+    expect((await t.store.audit.list({}, { limit: 1 })).items[0]).toEqual(before);
+    expect(await t.store.audit.appendGrants([grants[0]!])).toHaveLength(1);
   });
 
   it('when a pending issuance is left behind by a crash, then it is listed stale after the grace and can be failed once', async () => {

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, type KeyObject } from 'node:crypto';
 import type { AuditClaims, AuditRecordInput } from '../store/ports.ts';
 import type { CallerIdentity } from './authenticate.ts';
 import type { PolicyDecision } from './evaluate.ts';
@@ -52,8 +52,9 @@ export function whatWasDecided(decision: PolicyDecision): Partial<AuditRecordInp
 
 /**
  * An HMAC of an issued token: an operator holding a leaked token can find its issuance, while the
- * ledger never holds anything that works as a credential.
+ * ledger never holds anything that works as a credential. The key is a `KeyObject` made once
+ * (`createSecretKey`): from raw bytes, every HMAC would make one of its own.
  */
-export function tokenFingerprint(key: Buffer, token: string): string {
+export function tokenFingerprint(key: KeyObject, token: string): string {
   return `hmac-sha256:${createHmac('sha256', key).update(token).digest('base64url')}`;
 }

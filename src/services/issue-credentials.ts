@@ -1,3 +1,4 @@
+import { createSecretKey } from 'node:crypto';
 import { Problem } from '../errors.ts';
 import type { Store } from '../store/ports.ts';
 import { tokenFingerprint, whatWasDecided, whoAsked, type RequestContext } from './audit-facts.ts';
@@ -40,6 +41,7 @@ export function isDenial(problem: Problem): boolean {
 export function createCredentialService(deps: CredentialServiceDeps) {
   const { policy, kube, store, authenticator, engine } = deps;
   const telemetry = deps.telemetry ?? noTelemetry;
+  const fingerprintKey = createSecretKey(deps.fingerprintKey);
   const rateLimiter = deps.rateLimiter ?? createRateLimiter();
 
   async function recordRefusal(context: RequestContext, identity: CallerIdentity | undefined, err: unknown, decision?: PolicyDecision) {
@@ -77,23 +79,23 @@ export function createCredentialService(deps: CredentialServiceDeps) {
 
   async function record(identity: CallerIdentity, context: RequestContext, decisions: PolicyDecision[], issued: IssuedAccess[], ask: CredentialAsk) {
     try {
-      for (const [i, access] of issued.entries()) {
-        const decision = decisions[i]!;
-        const objects = access.objects.map(stripUid);
-        await store.audit.append({
+      // Every record and every activation in one transaction: the ledger never says granted for
+      // an issuance the caller does not get.
+      const granted = await store.audit.appendGrants(issued.map((access, i) => ({
+        record: {
           kind: 'issuance', outcome: 'granted',
-          ...whoAsked(context, identity), ...whatWasDecided(decision),
-          serviceAccount: access.serviceAccount, objects,
+          ...whoAsked(context, identity), ...whatWasDecided(decisions[i]!),
+          serviceAccount: access.serviceAccount, objects: access.objects.map(stripUid),
           requestedTtlSeconds: ask.ttlSeconds ?? null,
           actualTtlSeconds: Math.round((access.expiresAt.getTime() - Date.now()) / 1000),
           kubeTokenJti: access.kubeTokenJti ?? null,
-          tokenFingerprint: tokenFingerprint(deps.fingerprintKey, access.token),
+          tokenFingerprint: tokenFingerprint(fingerprintKey, access.token),
           issuanceId: access.issuanceId,
-        });
-        if (!(await store.issuances.activate(access.issuanceId, { expiresAt: access.expiresAt, kubeTokenJti: access.kubeTokenJti ?? null }))) {
-          throw new Error('the pending issuance was taken over by the reaper');
-        }
-      }
+        },
+        issuanceId: access.issuanceId,
+        outcome: { expiresAt: access.expiresAt, kubeTokenJti: access.kubeTokenJti ?? null },
+      })));
+      if (!granted) throw new Error('a pending issuance was taken over by the reaper');
     } catch (err) {
       throw new Problem('store_unavailable', 'the audit ledger could not be written; nothing was issued', { cause: err });
     }

@@ -2,10 +2,12 @@ import { z } from 'zod';
 import type { Kysely, Transaction } from 'kysely';
 import { recordHash, verifyChain } from './audit-chain.ts';
 import { fromAuditRow, selectAudit, toAuditRow } from './audit-rows.ts';
+import { prepareActivation } from './issuance-store.ts';
 import type { Engine } from './open.ts';
 import { decodeCursor, maxPageLimit, pageLimit, pageOf } from './page.ts';
 import type { AuditLedger, AuditRecord, AuditRecordInput } from './ports.ts';
-import type { Database } from './schema.ts';
+import { preparedInsert, preparedQuery } from './prepared.ts';
+import type { AuditChainTable, Database } from './schema.ts';
 
 const auditCursor = z.tuple([z.literal('audit'), z.number().int().positive()]);
 
@@ -13,26 +15,60 @@ export function createAuditLedger(db: Kysely<Database>, engine: Engine): AuditLe
   // Appends and prunes hold the chain head's lock for their whole transaction, so they serialise
   // across every process sharing the database. On SQLite the transaction itself is BEGIN IMMEDIATE
   // (see node-sqlite.ts), which already excludes every other writer.
-  const lockChain = (trx: Transaction<Database>) =>
-    trx
+  const selectChain = preparedQuery<never, AuditChainTable>(db, () =>
+    db
       .selectFrom('audit_chain')
       .selectAll()
       .where('id', '=', 1)
-      .$if(engine === 'postgres', (q) => q.forUpdate())
-      .executeTakeFirstOrThrow();
+      .$if(engine === 'postgres', (q) => q.forUpdate()),
+  );
+  const lockChain = async (trx: Transaction<Database>) => {
+    const [chain] = (await selectChain({}, trx)).rows;
+    if (!chain) throw new Error('the audit chain head is missing');
+    return chain;
+  };
+  const insertRecord = preparedInsert(db, 'audit_records');
+  const moveHead = preparedQuery<'lastId' | 'headHash'>(db, (param) =>
+    db.updateTable('audit_chain').set({ last_id: param('lastId'), head_hash: param('headHash') }).where('id', '=', 1),
+  );
+  const activate = prepareActivation(db);
+
+  /** Links `inputs` onto the chain, in order, within `trx`. */
+  async function appendIn(trx: Transaction<Database>, inputs: AuditRecordInput[]): Promise<AuditRecord[]> {
+    const chain = await lockChain(trx);
+    const records: AuditRecord[] = [];
+    let [lastId, headHash] = [chain.last_id, chain.head_hash];
+    for (const input of inputs) {
+      // Ids are handed out under the lock: they grow in commit order, so keyset paging never
+      // skips a record that commits late.
+      const fields = normalise(lastId + 1, input);
+      const record: AuditRecord = { ...fields, prevHash: headHash, hash: recordHash(headHash, fields) };
+      await insertRecord(toAuditRow(record), trx);
+      records.push(record);
+      [lastId, headHash] = [record.id, record.hash];
+    }
+    await moveHead({ lastId, headHash }, trx);
+    return records;
+  }
 
   const ledger: AuditLedger = {
-    append: (input) =>
-      db.transaction().execute(async (trx) => {
-        const chain = await lockChain(trx);
-        // Ids are handed out under the lock: they grow in commit order, so keyset paging never
-        // skips a record that commits late.
-        const fields = normalise(chain.last_id + 1, input);
-        const record: AuditRecord = { ...fields, prevHash: chain.head_hash, hash: recordHash(chain.head_hash, fields) };
-        await trx.insertInto('audit_records').values(toAuditRow(record)).execute();
-        await trx.updateTable('audit_chain').set({ last_id: record.id, head_hash: record.hash }).where('id', '=', 1).execute();
-        return record;
-      }),
+    append: async (input) => (await db.transaction().execute((trx) => appendIn(trx, [input])))[0]!,
+
+    appendGrants: (grants) =>
+      db
+        .transaction()
+        .execute(async (trx) => {
+          // The issuances move first: when one of them is no longer pending, the chain is not even
+          // locked, and the rollback undoes the moves made before it.
+          for (const { issuanceId, outcome } of grants) {
+            if (!(await activate(issuanceId, outcome, trx))) throw new NotPending();
+          }
+          return appendIn(trx, grants.map((g) => g.record));
+        })
+        .catch((err: unknown) => {
+          if (err instanceof NotPending) return undefined;
+          throw err;
+        }),
 
     verify: () => verifyChain(db),
 
@@ -77,6 +113,9 @@ export function createAuditLedger(db: Kysely<Database>, engine: Engine): AuditLe
   };
   return ledger;
 }
+
+/** Thrown inside a grant's transaction to roll it back: an issuance was no longer pending. */
+class NotPending extends Error {}
 
 /** Every field present, JSON parts as they will read back, so the hash made now verifies later. */
 function normalise(id: number, input: AuditRecordInput): Omit<AuditRecord, 'prevHash' | 'hash'> {

@@ -1,12 +1,34 @@
 import { z } from 'zod';
 import type { Kysely } from 'kysely';
 import { decodeCursor, pageLimit, pageOf } from './page.ts';
-import type { Issuance, IssuanceInput, IssuanceState, IssuanceStore, KubeObjectRef, TokenKind } from './ports.ts';
+import type { Issuance, IssuanceInput, IssuanceOutcome, IssuanceState, IssuanceStore, KubeObjectRef, TokenKind } from './ports.ts';
+import { preparedInsert, preparedQuery } from './prepared.ts';
 import type { Database, IssuancesTable } from './schema.ts';
 
 const issuanceCursor = z.tuple([z.literal('issuance'), z.number().int(), z.string()]);
 
+/**
+ * Pending -> active, on `db` or in `trx`, one of its transactions: true when this call made the
+ * move, false when the issuance is unknown or no longer pending.
+ */
+export function prepareActivation(db: Kysely<Database>) {
+  const activate = preparedQuery<'id' | 'expiresAtMs' | 'kubeTokenJti'>(db, (param) =>
+    db
+      .updateTable('issuances')
+      .set({ state: 'active', expires_at_ms: param('expiresAtMs'), kube_token_jti: param('kubeTokenJti') })
+      .where('id', '=', param('id'))
+      .where('state', '=', 'pending'),
+  );
+  return async (id: string, outcome: IssuanceOutcome, trx?: Kysely<Database>) => {
+    const result = await activate({ id, expiresAtMs: outcome.expiresAt.getTime(), kubeTokenJti: outcome.kubeTokenJti }, trx);
+    return Number(result.numAffectedRows) === 1;
+  };
+}
+
 export function createIssuanceStore(db: Kysely<Database>): IssuanceStore {
+  const insertRow = preparedInsert(db, 'issuances');
+  const activate = prepareActivation(db);
+
   // Transitions only ever leave `active`, and each is one conditional UPDATE: with several
   // replicas (or a reaper racing a revoke) exactly one caller sees `true`.
   const leave = async (from: IssuanceState, id: string, set: Partial<IssuancesTable>) => {
@@ -34,7 +56,7 @@ export function createIssuanceStore(db: Kysely<Database>): IssuanceStore {
       revoked_by: null,
       expired_at_ms: null,
     };
-    await db.insertInto('issuances').values(row).execute();
+    await insertRow(row);
     return fromRow(row);
   }
 
@@ -43,8 +65,7 @@ export function createIssuanceStore(db: Kysely<Database>): IssuanceStore {
 
     createPending: (issuance) => insert(issuance, 'pending'),
 
-    activate: (id, outcome) =>
-      leave('pending', id, { state: 'active', expires_at_ms: outcome.expiresAt.getTime(), kube_token_jti: outcome.kubeTokenJti }),
+    activate: (id, outcome) => activate(id, outcome),
 
     markFailed: (id, at) => leave('pending', id, { state: 'failed', expired_at_ms: at.getTime() }),
 

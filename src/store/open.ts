@@ -34,7 +34,8 @@ export async function openStore(url: string): Promise<Store> {
   };
 }
 
-function dialectFor(url: string): { engine: Engine; dialect: Dialect } {
+/** The engine and kysely dialect a database URL names (see openStore). */
+export function dialectFor(url: string): { engine: Engine; dialect: Dialect } {
   if (url === 'sqlite::memory:') return { engine: 'sqlite', dialect: nodeSqliteDialect(':memory:') };
   if (url.startsWith('sqlite://') && url.length > 'sqlite://'.length) {
     return { engine: 'sqlite', dialect: nodeSqliteDialect(decodeURIComponent(url.slice('sqlite://'.length))) };

@@ -109,9 +109,22 @@ export type ChainVerification =
   | { ok: true; count: number }
   | { ok: false; count: number; recordId: number; problem: 'content_changed' | 'link_broken' | 'missing' | 'head_mismatch'; detail: string };
 
+/** An issuance handed out: its audit record, and what the cluster answered for its write-ahead record. */
+export interface Grant {
+  record: AuditRecordInput;
+  issuanceId: string;
+  outcome: IssuanceOutcome;
+}
+
 /** The tamper-evident audit ledger. `append` fails closed: no record, no credential. */
 export interface AuditLedger {
   append(record: AuditRecordInput): Promise<AuditRecord>;
+  /**
+   * In one transaction, appends every grant's record and moves its issuance pending -> active:
+   * all of it or nothing. Undefined, with nothing written, when an issuance is unknown or no
+   * longer pending (the reaper took it for stale).
+   */
+  appendGrants(grants: Grant[]): Promise<AuditRecord[] | undefined>;
   /**
    * Walks the chain from the prune anchor; `count` is the records checked before any break. A prune
    * running at the same time can make it report records missing: verify and prune on one schedule.
