@@ -8,7 +8,7 @@ import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
 import pg from 'pg';
 import { nodeSqliteDialect } from '../../src/store/node-sqlite.ts';
 import { selectAudit } from '../../src/store/audit-rows.ts';
-import { openStore } from '../../src/store/open.ts';
+import { openStore, queryByCallback } from '../../src/store/open.ts';
 import type { AuditRecordsTable, Database } from '../../src/store/schema.ts';
 import { summarise } from '../lib/stats.ts';
 import { ledgerRow, pipelines } from './records.ts';
@@ -79,7 +79,8 @@ async function postgres(connectionString: string): Promise<Raw> {
     },
     explain: async (sql, parameters) =>
       (await client.query(`explain (analyze, buffers) ${sql}`, parameters as unknown[])).rows.map((r) => r['QUERY PLAN'] as string),
-    query: async (sql, parameters) => (await client.query(sql, parameters as unknown[])).rowCount ?? 0,
+    // As the store sends it: through the callback API (the promise API's queries load the young generation).
+    query: async (sql, parameters) => (await queryByCallback(client, sql, parameters)).rowCount ?? 0,
     analyze: async () => void (await client.query('analyze audit_records')),
     close: () => client.end(),
   };

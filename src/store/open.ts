@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect, sql, type Dialect, type PostgresPool, type PostgresPoolClient, type PostgresQueryResult } from 'kysely';
+import { Kysely, PostgresDialect, sql, type Dialect, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import pg from 'pg';
 import { createAuditLedger } from './audit-ledger.ts';
@@ -68,20 +68,14 @@ function postgresTypes(): pg.CustomTypesConfig {
  */
 function withCallbackQueries(pool: pg.Pool): PostgresPool {
   const clients = new WeakMap<pg.PoolClient, PostgresPoolClient>();
-  const wrap = (client: pg.PoolClient): PostgresPoolClient => {
-    const query = (text: string, parameters: readonly unknown[]) =>
-      new Promise<PostgresQueryResult<unknown>>((resolve, reject) => {
-        client.query(text, parameters as unknown[], (err, result) => (err ? reject(err) : resolve(result as PostgresQueryResult<unknown>)));
-      });
-    return {
-      // kysely reads processID only to cancel a query, and passes cursors only when configured with one.
-      get processID() {
-        return (client as pg.PoolClient & { processID?: number }).processID;
-      },
-      query: query as PostgresPoolClient['query'],
-      release: (destroy?: boolean) => client.release(destroy),
-    };
-  };
+  const wrap = (client: pg.PoolClient): PostgresPoolClient => ({
+    // kysely reads processID only to cancel a query, and passes cursors only when configured with one.
+    get processID() {
+      return (client as pg.PoolClient & { processID?: number }).processID;
+    },
+    query: ((text: string, parameters: readonly unknown[]) => queryByCallback(client, text, parameters)) as unknown as PostgresPoolClient['query'],
+    release: (destroy?: boolean) => client.release(destroy),
+  });
   return {
     options: pool.options,
     connect: async () => {
@@ -92,4 +86,11 @@ function withCallbackQueries(pool: pg.Pool): PostgresPool {
     },
     end: () => pool.end(),
   };
+}
+
+/** One query through node-postgres's callback API, as a promise: see withCallbackQueries. */
+export function queryByCallback(client: pg.ClientBase, text: string, parameters: readonly unknown[]): Promise<pg.QueryResult> {
+  return new Promise((resolve, reject) => {
+    client.query(text, parameters as unknown[], (err, result) => (err ? reject(err) : resolve(result)));
+  });
 }
