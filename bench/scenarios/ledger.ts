@@ -55,18 +55,21 @@ async function postgresDatabase(adminUrl: string, name: string): Promise<string>
 }
 
 export async function ledger(ctx: BenchContext) {
-  const sizes = ctx.quick ? [1000, 100_000] : [1000, 100_000, 1_000_000];
+  // BENCH_LEDGER_SIZES=1000,1000000 and BENCH_LEDGER_ENGINES=postgres: some sizes or engines only.
+  const sizes = process.env.BENCH_LEDGER_SIZES?.split(',').map(Number) ?? (ctx.quick ? [1000, 100_000] : [1000, 100_000, 1_000_000]);
+  const only = process.env.BENCH_LEDGER_ENGINES?.split(',');
   const amount = scale(ctx, 2000, 500);
   const policy = await writePolicy(ctx.dir, ctx.ci, ctx.kubeconfig, 'bench-ledger');
   const bearer = await ctx.ci.one(operatorClaims);
   const fingerprintKeyFile = scratch(ctx, 'fingerprint.key');
   await writeFile(fingerprintKeyFile, randomBytes(32), { mode: 0o600 });
-  const engines = {
-    sqlite: `sqlite://${scratch(ctx, 'ledger.db')}`,
-    postgres: await postgresDatabase(ctx.databaseUrl, 'bench_ledger'),
-  };
+  const engines = Object.fromEntries(Object.entries({
+    sqlite: async () => `sqlite://${scratch(ctx, 'ledger.db')}`,
+    postgres: () => postgresDatabase(ctx.databaseUrl, 'bench_ledger'),
+  }).filter(([engine]) => !only || only.includes(engine)));
   const results: Record<string, LedgerStep[]> = {};
-  for (const [engine, url] of Object.entries(engines)) {
+  for (const [engine, database] of Object.entries(engines)) {
+    const url = await database();
     results[engine] = [];
     for (const target of sizes) {
       // The largest ledger may not load in time on a slow machine: each step gets what is left of

@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect, sql, type Dialect } from 'kysely';
+import { Kysely, PostgresDialect, sql, type Dialect, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import pg from 'pg';
 import { createAuditLedger } from './audit-ledger.ts';
@@ -45,7 +45,7 @@ export function dialectFor(url: string): { engine: Engine; dialect: Dialect } {
     // An idle connection that breaks (a server restart) is dropped by the pool; the next query
     // gets a fresh one and reports any failure itself. Unhandled, the event would end the process.
     pool.on('error', () => {});
-    return { engine: 'postgres', dialect: new PostgresDialect({ pool }) };
+    return { engine: 'postgres', dialect: new PostgresDialect({ pool: withCallbackQueries(pool) }) };
   }
   // Only the scheme: the rest may hold a password.
   const scheme = /^[a-z][a-z0-9+.-]*:/i.exec(url)?.[0] ?? 'none';
@@ -57,4 +57,41 @@ function postgresTypes(): pg.CustomTypesConfig {
   const types = new pg.TypeOverrides();
   types.setTypeParser(pg.types.builtins.INT8, Number);
   return types;
+}
+
+/**
+ * The pool as kysely uses it, but each query goes through node-postgres's callback API. Its promise
+ * API creates the query object first and sets its callback afterwards; in V8 that order keeps much
+ * of what every query allocated (its rows and their strings) alive through young-generation
+ * collections until the next full one, so that the young generation grows to 64 MB and each
+ * collection stops the server for tens of milliseconds (20 to 70 % survives, where a callback given
+ * with the query leaves under 1 %). A promise of our own around the callback API does not.
+ */
+function withCallbackQueries(pool: pg.Pool): PostgresPool {
+  const clients = new WeakMap<pg.PoolClient, PostgresPoolClient>();
+  const wrap = (client: pg.PoolClient): PostgresPoolClient => ({
+    // kysely reads processID only to cancel a query, and passes cursors only when configured with one.
+    get processID() {
+      return (client as pg.PoolClient & { processID?: number }).processID;
+    },
+    query: ((text: string, parameters: readonly unknown[]) => queryByCallback(client, text, parameters)) as unknown as PostgresPoolClient['query'],
+    release: (destroy?: boolean) => client.release(destroy),
+  });
+  return {
+    options: pool.options,
+    connect: async () => {
+      const client = await pool.connect();
+      let wrapped = clients.get(client);
+      if (!wrapped) clients.set(client, (wrapped = wrap(client)));
+      return wrapped;
+    },
+    end: () => pool.end(),
+  };
+}
+
+/** One query through node-postgres's callback API, as a promise: see withCallbackQueries. */
+export function queryByCallback(client: pg.ClientBase, text: string, parameters: readonly unknown[]): Promise<pg.QueryResult> {
+  return new Promise((resolve, reject) => {
+    client.query(text, parameters as unknown[], (err, result) => (err ? reject(err) : resolve(result)));
+  });
 }
