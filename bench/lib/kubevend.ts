@@ -6,14 +6,14 @@ import type { CiIssuer } from './ci-tokens.ts';
 import { startNode, type Child } from './process.ts';
 import { freePorts } from './services.ts';
 
-// kubevend processes of the run: the real server (src/server.ts, dist/server.js) or a bench entry,
-// configured by environment as in production, each with a SQLite file (or database) of its own.
+// kubevend processes of the run: the real server or a bench entry, compiled (ctx.built) or as
+// TypeScript source, configured by environment as in production, each with a SQLite file (or
+// database) of its own.
 
 const root = join(import.meta.dirname, '..', '..');
 export const entries = {
+  /** src/server.ts run from source (type stripping); the compiled entries are in ctx.built. */
   server: join(root, 'src', 'server.ts'),
-  built: join(root, 'dist', 'server.js'),
-  nullKube: join(root, 'bench', 'servers', 'kubevend-null-kube.ts'),
 };
 
 /**

@@ -100,7 +100,7 @@ function sections(r: Results): string[] {
   const s = r.service;
   if (s) {
     out.push('## 2. Service-bound: kubevend\'s own cost', '',
-      `kubevend wired as \`src/server.ts\` wires it (SQLite store, info logging) with a zero-latency gateway (\`bench/servers/null-gateway.ts\`), versus a bare Fastify route verifying the same RS256 token with jose. ${s.connections} connections, ${s.rounds} round(s) of ${count(s.amount)} after ${count(s.warmup)} warm-up. CPU: the server process's \`process.cpuUsage()\` over the measured requests.`, '',
+      `kubevend wired as \`src/server.ts\` wires it (compiled, SQLite store, info logging) with a zero-latency gateway (\`bench/servers/null-gateway.ts\`), versus a bare Fastify route verifying the same RS256 token with jose. ${s.connections} connections, ${s.rounds} round(s) of ${count(s.amount)} after ${count(s.warmup)} warm-up. CPU: the server process's \`process.cpuUsage()\` over the measured requests.`, '',
       '| | requests/s | p50 ms | p99 ms | CPU ms a request | RSS MB after | failed |', '| --- | --- | --- | --- | --- | --- | --- |',
       `| bare route, JWT verification only (baseline) | ${rate(s.bare.throughput)} | ${latencyCells(s.bare.latency)} | ${ms(s.bare.cpuMsPerRequest)} | ${ms(s.bare.rssMb)} | ${failures(s.bare.failures)} |`,
       `| kubevend, zero-latency gateway | ${rate(s.kubevend.throughput)} | ${latencyCells(s.kubevend.latency)} | ${ms(s.kubevend.cpuMsPerRequest)} | ${ms(s.kubevend.rssMb)} | ${failures(s.kubevend.failures)} |`,
@@ -149,7 +149,7 @@ function sections(r: Results): string[] {
       ...points.map((p) => `| ${count(p.issuances)} | ${ms(p.rssMb)} | ${ms(p.rssFileMb)} | ${ms(p.heapUsedMb)} | ${ms(p.heapTotalMb)} | ${rate(p.throughput)} |`),
     ];
     out.push('## 4. Memory', '',
-      `One kubevend process with the zero-latency gateway (\`bench/servers/kubevend-null-kube.ts\`) and a SQLite store, issuing in steps of ${count(m.step)} (10 connections); memory read over IPC (\`process.memoryUsage()\`, file-backed pages from /proc) a second after each step, no forced GC.`, '',
+      `One kubevend process with the zero-latency gateway (\`bench/servers/kubevend-null-kube.ts\`, compiled) and a SQLite store, issuing in steps of ${count(m.step)} (10 connections); memory read over IPC (\`process.memoryUsage()\`, file-backed pages from /proc) a second after each step, no forced GC.`, '',
       ...table(m.points),
       '', `Growth from ${count(m.first.issuances)} to ${count(m.last.issuances)}: ${(m.growth * 100).toFixed(1)} %.`,
       ...(r.upstream ? ['', `For comparison, the real server of scenario 1 (\`src/server.ts\`, the Kubernetes client loaded) held ${ms(r.upstream.server.rssMb)} MB resident after ${count(r.upstream.server.issued)} issuances against the API server.`] : []), '');

@@ -1,5 +1,5 @@
 import { log, scale, scratch, type BenchContext } from '../lib/context.ts';
-import { entries, startKubevend, writePolicy } from '../lib/kubevend.ts';
+import { startKubevend, writePolicy } from '../lib/kubevend.ts';
 import { runLoad } from '../lib/load.ts';
 import { rssOf } from '../lib/proc.ts';
 import type { Usage } from '../servers/report-usage.ts';
@@ -22,7 +22,7 @@ const mb = (bytes: number) => bytes / 1024 / 1024;
 
 async function issueInSteps(ctx: BenchContext, name: string, step: number, steps: number): Promise<MemoryPoint[]> {
   const policy = await writePolicy(ctx.dir, ctx.ci, ctx.kubeconfig, 'bench-memory');
-  const kubevend = await startKubevend(entries.nullKube, {
+  const kubevend = await startKubevend(ctx.built.nullKube, {
     KUBEVEND_POLICY_FILE: policy, KUBEVEND_DATABASE_URL: `sqlite://${scratch(ctx, `${name}.db`)}`,
   }, scratch(ctx, `${name}.log`), { ipc: true });
   const points: MemoryPoint[] = [];

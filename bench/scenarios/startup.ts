@@ -2,8 +2,9 @@ import { log, scale, scratch, type BenchContext } from '../lib/context.ts';
 import { entries, startKubevend, writePolicy } from '../lib/kubevend.ts';
 import { summarise } from '../lib/stats.ts';
 
-// 6. From spawning the process to the first 200 from /readyz, for the built server (what `npm start`
-// runs) and for src/server.ts; each start on a new SQLite file, so it includes creating the schema.
+// 6. From spawning the process to the first 200 from /readyz, for the compiled server (what `npm
+// start` runs, compiled by the run) and for src/server.ts run from source; each start on a new
+// SQLite file, so it includes creating the schema.
 // Then the built server again with Node's compile cache (NODE_COMPILE_CACHE, an operator's setting),
 // warmed by one start first: most of a start is loading and compiling modules.
 
@@ -11,9 +12,9 @@ export async function startup(ctx: BenchContext) {
   const times = scale(ctx, 7, 3);
   const policy = await writePolicy(ctx.dir, ctx.ci, ctx.kubeconfig, 'bench-startup');
   const variants = {
-    built: { entry: entries.built, env: {} },
+    built: { entry: ctx.built.server, env: {} },
     server: { entry: entries.server, env: {} },
-    compileCache: { entry: entries.built, env: { NODE_COMPILE_CACHE: scratch(ctx, 'compile-cache') } },
+    compileCache: { entry: ctx.built.server, env: { NODE_COMPILE_CACHE: scratch(ctx, 'compile-cache') } },
   };
   const start = async (variant: keyof typeof variants, name: string) => {
     const { entry, env } = variants[variant];
