@@ -17,6 +17,8 @@ export interface BuiltEntries {
   nullKube: string;
   /** bench/servers/bare-jwt.ts compiled. */
   bareJwt: string;
+  /** src/cli/warm-compile-cache.ts compiled: fills a compile cache as the image's build does. */
+  warmCompileCache: string;
 }
 
 export async function buildEntries(dir: string): Promise<BuiltEntries> {
@@ -40,5 +42,6 @@ export async function buildEntries(dir: string): Promise<BuiltEntries> {
     server: join(out, 'src', 'server.js'),
     nullKube: join(out, 'bench', 'servers', 'kubevend-null-kube.js'),
     bareJwt: join(out, 'bench', 'servers', 'bare-jwt.js'),
+    warmCompileCache: join(out, 'src', 'cli', 'warm-compile-cache.js'),
   };
 }

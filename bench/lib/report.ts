@@ -64,7 +64,7 @@ function targets(r: Results): string[] {
   const d = r.durable;
   rows.push(`| 5 | durable token ≤ 50 ms over the token controller | ${d ? `${d.addedP50 >= 0 ? '+' : ''}${ms(d.addedP50)} ms at p50` : 'n/a'} | ${check(d && d.addedP50 <= 50)} |`);
   const st = r.startup;
-  rows.push(`| 6 | start to /readyz < 1.5 s | ${st ? `${ms(st.built.max)} ms at most (dist/server.js)` : 'n/a'} | ${check(st && st.built.max < 1500)} |`);
+  rows.push(`| 6 | start to /readyz < 1.5 s | ${st ? `${ms(st.built.max)} ms at most (npm start, the compile cache filled as the image fills it)` : 'n/a'} | ${check(st && st.built.max < 1500)} |`);
   return rows;
 }
 
@@ -165,11 +165,11 @@ function sections(r: Results): string[] {
   }
   const st = r.startup;
   if (st) {
-    out.push('## 6. Start-up', '', `Spawn to the first 200 from \`/readyz\`, ${st.times} starts each, each on a new SQLite file (schema created at start).`, '',
-      '| entry | p50 ms | max ms |', '| --- | --- | --- |',
-      `| \`node dist/server.js\` (npm start) | ${ms(st.built.p50)} | ${ms(st.built.max)} |`,
-      `| \`node src/server.ts\` | ${ms(st.server.p50)} | ${ms(st.server.max)} |`,
-      `| \`node dist/server.js\` with \`NODE_COMPILE_CACHE\` (warmed by one start) | ${ms(st.compileCache.p50)} | ${ms(st.compileCache.max)} |`, '');
+    const all = (list: number[]) => list.map((v) => v.toFixed(0)).join(', ');
+    out.push('## 6. Start-up', '', `Spawn to the first 200 from \`/readyz\` of the compiled server with \`npm start\`'s options, ${st.times} starts of each variant in alternation, each on a new SQLite file (schema created at start).`, '',
+      '| variant | p50 ms | max ms | every start, ms | RSS MB at ready, at most |', '| --- | --- | --- | --- | --- |',
+      `| compile cache filled beforehand by \`dist/cli/warm-compile-cache.js\` (as the image) | ${ms(st.built.p50)} | ${ms(st.built.max)} | ${all(st.built.all)} | ${ms(st.built.rssMb)} |`,
+      `| \`NODE_DISABLE_COMPILE_CACHE=1\` | ${ms(st.noCompileCache.p50)} | ${ms(st.noCompileCache.max)} | ${all(st.noCompileCache.all)} | ${ms(st.noCompileCache.rssMb)} |`, '');
   }
   return out;
 }
