@@ -9,7 +9,8 @@ import { summariseProfile } from '../profile/summary.ts';
 import type { Usage } from '../servers/report-usage.ts';
 
 // 2. kubevend's own cost: the whole issuance path with the zero-latency gateway, versus a bare
-// Fastify route that only verifies the CI token (jose, the same key). CPU time is the server
+// Fastify route that only verifies the CI token (jose, the same key), the one with kubevend's launch
+// options (`npm start`'s), the other with Node's defaults. CPU time is the server
 // process's own process.cpuUsage() over the measured requests. One more kubevend run, under the
 // CPU profiler, says where that time goes.
 
@@ -43,7 +44,7 @@ export async function service(ctx: BenchContext) {
   const sides = { kubevend: [] as Side[], bare: [] as Side[] };
   for (let round = 1; round <= rounds; round++) {
     log(`2. service-bound, round ${round}/${rounds}: ${amount} requests to the bare route, then to kubevend with the zero-latency gateway`);
-    const bareServer = await startKubevend(ctx.built.bareJwt, { ISSUER: ctx.ci.issuer, PUBLIC_KEY_FILE: ctx.ci.publicKeyFile }, scratch(ctx, 'bare.log'), { ipc: true });
+    const bareServer = await startKubevend(ctx.built.bareJwt, { ISSUER: ctx.ci.issuer, PUBLIC_KEY_FILE: ctx.ci.publicKeyFile }, scratch(ctx, 'bare.log'), { ipc: true, nodeArgs: [] });
     try {
       sides.bare.push(await measure(ctx, bareServer, warmup, amount));
     } finally {
