@@ -152,6 +152,7 @@ function sections(r: Results): string[] {
       `One kubevend process with the zero-latency gateway (\`bench/servers/kubevend-null-kube.ts\`, compiled) and a SQLite store, issuing in steps of ${count(m.step)} (10 connections); memory read over IPC (\`process.memoryUsage()\`, file-backed pages from /proc) a second after each step, no forced GC.`, '',
       ...table(m.points),
       '', `Growth from ${count(m.first.issuances)} to ${count(m.last.issuances)}: ${(m.growth * 100).toFixed(1)} %.`,
+      ...(m.server ? ['', `The real server (compiled, \`npm start\`'s options, the Kubernetes client loaded) against the API server: ${ms(m.server.readyRssMb)} MB resident when ready, ${ms(m.server.rssMb)} MB (${ms(m.server.rssFileMb)} MB file-backed) after ${count(m.server.issued)} short-lived issuances (${rate(m.server.throughput)}/s, 10 connections).`] : []),
       ...(r.upstream ? ['', `For comparison, the real server of scenario 1 (\`src/server.ts\`, the Kubernetes client loaded) held ${ms(r.upstream.server.rssMb)} MB resident after ${count(r.upstream.server.issued)} issuances against the API server.`] : []), '');
   }
   const d = r.durable;
