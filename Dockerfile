@@ -37,4 +37,4 @@ RUN node dist/cli/warm-compile-cache.js
 VOLUME ["/var/lib/kubevend"]
 EXPOSE 8080
 # No HEALTHCHECK: Kubernetes probes /healthz and /readyz.
-CMD ["node", "--max-semi-space-size=2", "dist/server.js"]
+CMD ["node", "--max-semi-space-size=2", "--no-maglev", "dist/server.js"]
