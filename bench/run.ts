@@ -4,10 +4,11 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { buildEntries, type BuiltEntries } from './lib/build.ts';
 import { createCiIssuer, type CiIssuer } from './lib/ci-tokens.ts';
 import { log, type BenchContext } from './lib/context.ts';
 import { describeMachine } from './lib/machine.ts';
-import { killAll, runCommand } from './lib/process.ts';
+import { killAll } from './lib/process.ts';
 import { writeReport, type Results } from './lib/report.ts';
 import { freePorts, startControlPlane, startPostgres } from './lib/services.ts';
 import { durable } from './scenarios/durable.ts';
@@ -52,13 +53,13 @@ try {
     startControlPlane(join(dir, 'control-plane'), [etcd!, peer!, apiserver!], (stop) => stops.push(stop)),
     startPostgres(postgresPort!, (stop) => stops.push(stop)),
     createCiIssuer(dir, availableParallelism()),
-    runCommand(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json')], { timeoutMs: 5 * 60_000 }),
+    buildEntries(dir),
   ]);
   const failed = settled.find((s) => s.status === 'rejected');
   if (failed) throw failed.reason;
-  const [kubeconfig, databaseUrl, ci] = settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as [string, string, CiIssuer];
+  const [kubeconfig, databaseUrl, ci, built] = settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as [string, string, CiIssuer, BuiltEntries];
   const ctx: BenchContext = {
-    quick, dir, deadline, ci,
+    quick, dir, deadline, ci, built,
     kubeconfig,
     kubectl: join(dir, 'control-plane', 'kubectl'),
     controlPlaneDir: join(dir, 'control-plane'),

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { BuiltEntries } from './build.ts';
 import type { CiIssuer } from './ci-tokens.ts';
 import { runCommand } from './process.ts';
 
@@ -15,6 +16,8 @@ export interface BenchContext {
   /** URL of the PostgreSQL database the run may create other databases through. */
   databaseUrl: string;
   ci: CiIssuer;
+  /** src/ and bench/servers/ compiled, as production runs them. */
+  built: BuiltEntries;
   /** Wall-clock time (ms) by which the run should be done; long steps cut themselves short. */
   deadline: number;
 }

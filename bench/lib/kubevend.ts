@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -6,14 +7,14 @@ import type { CiIssuer } from './ci-tokens.ts';
 import { startNode, type Child } from './process.ts';
 import { freePorts } from './services.ts';
 
-// kubevend processes of the run: the real server (src/server.ts, dist/server.js) or a bench entry,
-// configured by environment as in production, each with a SQLite file (or database) of its own.
+// kubevend processes of the run: the real server or a bench entry, compiled (ctx.built) or as
+// TypeScript source, configured by environment as in production, each with a SQLite file (or
+// database) of its own.
 
 const root = join(import.meta.dirname, '..', '..');
 export const entries = {
+  /** src/server.ts run from source (type stripping); the compiled entries are in ctx.built. */
   server: join(root, 'src', 'server.ts'),
-  built: join(root, 'dist', 'server.js'),
-  nullKube: join(root, 'bench', 'servers', 'kubevend-null-kube.ts'),
 };
 
 /**
@@ -40,6 +41,19 @@ export async function writePolicy(dir: string, ci: CiIssuer, kubeconfig: string,
   return file;
 }
 
+/**
+ * The Node options `npm start` runs kubevend with (package.json's start script, as the Dockerfile's
+ * CMD), so that compiled entries run as production does; BENCH_NODE_ARGS (space-separated) replaces
+ * them, to compare settings.
+ */
+export function launchArgs(): string[] {
+  if (process.env.BENCH_NODE_ARGS !== undefined) return process.env.BENCH_NODE_ARGS.split(' ').filter(Boolean);
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: { start: string } };
+  const [command, ...args] = pkg.scripts.start.split(' ');
+  if (command !== 'node') throw new Error(`npm start runs ${command}, not node: the bench cannot run kubevend as it does`);
+  return args.filter((arg) => arg.startsWith('-'));
+}
+
 export interface KubevendProcess {
   url: string;
   child: Child;
@@ -48,7 +62,7 @@ export interface KubevendProcess {
 }
 
 /** Starts kubevend (`entry`) with this environment and waits until /readyz answers 200. */
-export async function startKubevend(entry: string, env: Record<string, string>, logFile: string, options: { ipc?: boolean; profileDir?: string } = {}): Promise<KubevendProcess> {
+export async function startKubevend(entry: string, env: Record<string, string>, logFile: string, options: { ipc?: boolean; profileDir?: string; nodeArgs?: string[] } = {}): Promise<KubevendProcess> {
   const [port] = await freePorts(1);
   const profileDir = options.profileDir ?? process.env.BENCH_PROFILE;
   const url = `http://127.0.0.1:${port}`;
@@ -58,7 +72,7 @@ export async function startKubevend(entry: string, env: Record<string, string>, 
     stdoutFile: logFile,
     ...(options.ipc ? { ipc: true } : {}),
     // BENCH_PROFILE=DIR: a CPU profile of every server process, for bench/profile/top-frames.ts.
-    ...(profileDir ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profileDir] } : {}),
+    nodeArgs: [...(options.nodeArgs ?? launchArgs()), ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [])],
   });
   let exited = false;
   void child.exited.then(() => (exited = true));

@@ -1,5 +1,5 @@
-import { log, scale, scratch, type BenchContext } from '../lib/context.ts';
-import { entries, startKubevend, writePolicy } from '../lib/kubevend.ts';
+import { log, prepareNamespace, scale, scratch, type BenchContext } from '../lib/context.ts';
+import { startKubevend, writePolicy } from '../lib/kubevend.ts';
 import { runLoad } from '../lib/load.ts';
 import { rssOf } from '../lib/proc.ts';
 import type { Usage } from '../servers/report-usage.ts';
@@ -22,7 +22,7 @@ const mb = (bytes: number) => bytes / 1024 / 1024;
 
 async function issueInSteps(ctx: BenchContext, name: string, step: number, steps: number): Promise<MemoryPoint[]> {
   const policy = await writePolicy(ctx.dir, ctx.ci, ctx.kubeconfig, 'bench-memory');
-  const kubevend = await startKubevend(entries.nullKube, {
+  const kubevend = await startKubevend(ctx.built.nullKube, {
     KUBEVEND_POLICY_FILE: policy, KUBEVEND_DATABASE_URL: `sqlite://${scratch(ctx, `${name}.db`)}`,
   }, scratch(ctx, `${name}.log`), { ipc: true });
   const points: MemoryPoint[] = [];
@@ -53,12 +53,40 @@ async function issueInSteps(ctx: BenchContext, name: string, step: number, steps
   return points;
 }
 
+/**
+ * The real server (compiled, as `npm start` runs it, @kubernetes/client-node loaded) against the API
+ * server: resident memory when ready and after short-lived issuances; read from /proc.
+ */
+async function realServer(ctx: BenchContext, amount: number) {
+  const namespace = 'bench-memory-server';
+  await prepareNamespace(ctx, namespace);
+  const policy = await writePolicy(ctx.dir, ctx.ci, ctx.kubeconfig, namespace);
+  const kubevend = await startKubevend(ctx.built.server, {
+    KUBEVEND_POLICY_FILE: policy, KUBEVEND_DATABASE_URL: `sqlite://${scratch(ctx, 'memory-server.db')}`,
+  }, scratch(ctx, 'memory-server.log'));
+  try {
+    const ready = rssOf(kubevend.child.pid);
+    const tokensFile = await ctx.ci.mint(amount);
+    const result = await runLoad(ctx.dir, {
+      url: kubevend.url, method: 'POST', paths: ['/v1/credentials'], body: '{}', headers: { 'content-type': 'application/json' },
+      tokensFile, expectStatus: 201, connections: 10, warmup: 0, amount, maxSeconds: 300,
+    });
+    await new Promise((r) => setTimeout(r, 1000));
+    const after = rssOf(kubevend.child.pid);
+    log(`4. memory (real server): ${result.ok} issuances, RSS ${after.totalMb.toFixed(1)} MB`);
+    return { readyRssMb: ready.totalMb, issued: result.ok, rssMb: after.totalMb, rssFileMb: after.fileMb, throughput: result.ok / (result.elapsedMs / 1000) };
+  } finally {
+    await kubevend.child.stop();
+  }
+}
+
 export async function memory(ctx: BenchContext) {
   const step = scale(ctx, 10_000, 1000);
   const points = await issueInSteps(ctx, 'memory', step, 10);
   const first = points[1]!;
   const last = points.at(-1)!;
-  return { step, points, first, last, growth: last.rssMb / first.rssMb - 1 };
+  const server = Date.now() < ctx.deadline ? await realServer(ctx, scale(ctx, 10_000, 2000)) : undefined;
+  return { step, points, first, last, growth: last.rssMb / first.rssMb - 1, server };
 }
 
 export type MemoryResult = Awaited<ReturnType<typeof memory>>;

@@ -2,18 +2,17 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LoadConfig } from '../load/autocannon.ts';
 import { log, scale, scratch, type BenchContext } from '../lib/context.ts';
-import { entries, startKubevend, writePolicy, type KubevendProcess } from '../lib/kubevend.ts';
+import { startKubevend, writePolicy, type KubevendProcess } from '../lib/kubevend.ts';
 import { runLoad } from '../lib/load.ts';
 import { pool, type LoadResult } from '../lib/stats.ts';
 import { summariseProfile } from '../profile/summary.ts';
 import type { Usage } from '../servers/report-usage.ts';
 
 // 2. kubevend's own cost: the whole issuance path with the zero-latency gateway, versus a bare
-// Fastify route that only verifies the CI token (jose, the same key). CPU time is the server
+// Fastify route that only verifies the CI token (jose, the same key), the one with kubevend's launch
+// options (`npm start`'s), the other with Node's defaults. CPU time is the server
 // process's own process.cpuUsage() over the measured requests. One more kubevend run, under the
 // CPU profiler, says where that time goes.
-
-const bare = join(import.meta.dirname, '..', 'servers', 'bare-jwt.ts');
 
 interface Side {
   result: LoadResult;
@@ -45,13 +44,13 @@ export async function service(ctx: BenchContext) {
   const sides = { kubevend: [] as Side[], bare: [] as Side[] };
   for (let round = 1; round <= rounds; round++) {
     log(`2. service-bound, round ${round}/${rounds}: ${amount} requests to the bare route, then to kubevend with the zero-latency gateway`);
-    const bareServer = await startKubevend(bare, { ISSUER: ctx.ci.issuer, PUBLIC_KEY_FILE: ctx.ci.publicKeyFile }, scratch(ctx, 'bare.log'), { ipc: true });
+    const bareServer = await startKubevend(ctx.built.bareJwt, { ISSUER: ctx.ci.issuer, PUBLIC_KEY_FILE: ctx.ci.publicKeyFile }, scratch(ctx, 'bare.log'), { ipc: true, nodeArgs: [] });
     try {
       sides.bare.push(await measure(ctx, bareServer, warmup, amount));
     } finally {
       await bareServer.child.stop();
     }
-    const kubevend = await startKubevend(entries.nullKube, {
+    const kubevend = await startKubevend(ctx.built.nullKube, {
       KUBEVEND_POLICY_FILE: policy, KUBEVEND_DATABASE_URL: `sqlite://${scratch(ctx, `service-${round}.db`)}`,
     }, scratch(ctx, 'service.log'), { ipc: true });
     try {
@@ -62,7 +61,7 @@ export async function service(ctx: BenchContext) {
   }
   log('2. service-bound: one more kubevend run, under the CPU profiler');
   const profileDir = scratch(ctx, 'service-profile');
-  const profiled = await startKubevend(entries.nullKube, {
+  const profiled = await startKubevend(ctx.built.nullKube, {
     KUBEVEND_POLICY_FILE: policy, KUBEVEND_DATABASE_URL: `sqlite://${scratch(ctx, 'service-profiled.db')}`,
   }, scratch(ctx, 'service.log'), { ipc: true, profileDir });
   try {

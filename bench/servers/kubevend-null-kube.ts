@@ -1,30 +1,6 @@
-// kubevend as src/server.ts wires it (environment, policy file, store, logger, routes), with the
-// zero-latency gateway in place of the API server: what a request costs kubevend itself.
-import { pino } from 'pino';
-import { buildApp } from '../../src/app.ts';
-import { loadConfig } from '../../src/config.ts';
-import { loadFingerprintKey } from '../../src/fingerprint-key.ts';
-import { loggerOptions } from '../../src/logger.ts';
-import { createMetrics } from '../../src/metrics.ts';
-import { watchPolicyFile } from '../../src/policy/watch.ts';
-import { openStore } from '../../src/store/open.ts';
-import { nullKubeGateway } from './null-gateway.ts';
-import { reportUsage } from './report-usage.ts';
+// The entry of kubevend with the zero-latency gateway (null-kube-app.ts): as src/server.ts, it
+// enables Node's compile cache before the rest is loaded, so that its memory is the server's.
+import { enableCompileCache } from 'node:module';
 
-const config = loadConfig();
-const logger = pino(loggerOptions(config.logLevel));
-const policy = await watchPolicyFile(config.policyFile, { logger });
-const fingerprintKey = await loadFingerprintKey(config.fingerprintKeyFile, config.databaseUrl);
-const store = await openStore(config.databaseUrl);
-const app = await buildApp({
-  policy, kube: nullKubeGateway(), store, fingerprintKey, metrics: createMetrics(), logger,
-  durableTokenTimeoutMs: config.durableTokenTimeoutSeconds * 1000,
-});
-reportUsage();
-process.once('SIGTERM', async () => {
-  policy.close();
-  await app.close();
-  await store.close();
-  process.exit(0);
-});
-await app.listen({ host: config.host, port: config.port });
+enableCompileCache();
+await import('./null-kube-app.ts');
