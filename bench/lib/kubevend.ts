@@ -7,15 +7,10 @@ import type { CiIssuer } from './ci-tokens.ts';
 import { startNode, type Child } from './process.ts';
 import { freePorts } from './services.ts';
 
-// kubevend processes of the run: the real server or a bench entry, compiled (ctx.built) or as
-// TypeScript source, configured by environment as in production, each with a SQLite file (or
-// database) of its own.
+// kubevend processes of the run: the real server or a bench entry, compiled (ctx.built), configured
+// by environment as in production, each with a SQLite file (or database) of its own.
 
 const root = join(import.meta.dirname, '..', '..');
-export const entries = {
-  /** src/server.ts run from source (type stripping); the compiled entries are in ctx.built. */
-  server: join(root, 'src', 'server.ts'),
-};
 
 /**
  * The bench pipeline is the last of twenty, as in a policy that serves a few teams: every request

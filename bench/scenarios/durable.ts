@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { log, prepareNamespace, scale, scratch, type BenchContext } from '../lib/context.ts';
-import { entries, startKubevend, writePolicy } from '../lib/kubevend.ts';
+import { startKubevend, writePolicy } from '../lib/kubevend.ts';
 import { runLoad } from '../lib/load.ts';
 import { runNodeJson } from '../lib/process.ts';
 import { pool, type LoadResult } from '../lib/stats.ts';
@@ -21,7 +21,7 @@ export async function durable(ctx: BenchContext) {
   const refill = () => new Promise((r) => setTimeout(r, 2000));
   await prepareNamespace(ctx, namespace);
   const policy = await writePolicy(ctx.dir, ctx.ci, ctx.kubeconfig, namespace);
-  const kubevend = await startKubevend(entries.server, {
+  const kubevend = await startKubevend(ctx.built.server, {
     KUBEVEND_POLICY_FILE: policy, KUBEVEND_DATABASE_URL: `sqlite://${scratch(ctx, 'durable.db')}`,
   }, scratch(ctx, 'durable.log'));
   const direct: LoadResult[] = [];

@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { log, scale, scratch, type BenchContext } from '../lib/context.ts';
-import { entries, startKubevend, writePolicy } from '../lib/kubevend.ts';
+import { startKubevend, writePolicy } from '../lib/kubevend.ts';
 import { runLoad } from '../lib/load.ts';
 import { runNodeJson } from '../lib/process.ts';
 import { pool, type Latency } from '../lib/stats.ts';
@@ -78,7 +78,7 @@ export async function ledger(ctx: BenchContext) {
       log(`3. ledger on ${engine}: loading to ${target} records`);
       const loaded = await runNodeJson<Loaded>(loader, [url, `${target}`, `${deadline}`, ...(target === sizes[0] ? ['verify'] : [])],
         { timeoutMs: deadline - Date.now() + 5 * 60_000 });
-      const kubevend = await startKubevend(entries.server, {
+      const kubevend = await startKubevend(ctx.built.server, {
         KUBEVEND_POLICY_FILE: policy, KUBEVEND_DATABASE_URL: url, KUBEVEND_FINGERPRINT_KEY_FILE: fingerprintKeyFile,
       }, scratch(ctx, `ledger-${engine}.log`));
       try {
