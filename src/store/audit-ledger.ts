@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely } from 'kysely';
 import { recordHash, verifyChain } from './audit-chain.ts';
 import { fromAuditRow, selectAudit, toAuditRow } from './audit-rows.ts';
 import { prepareActivation } from './issuance-store.ts';
@@ -8,10 +8,11 @@ import { decodeCursor, maxPageLimit, pageLimit, pageOf } from './page.ts';
 import type { AuditLedger, AuditRecord, AuditRecordInput } from './ports.ts';
 import { preparedInsert, preparedQuery } from './prepared.ts';
 import type { AuditChainTable, Database } from './schema.ts';
+import type { Writes } from './write-batch.ts';
 
 const auditCursor = z.tuple([z.literal('audit'), z.number().int().positive()]);
 
-export function createAuditLedger(db: Kysely<Database>, engine: Engine): AuditLedger {
+export function createAuditLedger(db: Kysely<Database>, engine: Engine, writes: Writes): AuditLedger {
   // Appends and prunes hold the chain head's lock for their whole transaction, so they serialise
   // across every process sharing the database. On SQLite the transaction itself is BEGIN IMMEDIATE
   // (see node-sqlite.ts), which already excludes every other writer.
@@ -22,7 +23,7 @@ export function createAuditLedger(db: Kysely<Database>, engine: Engine): AuditLe
       .where('id', '=', 1)
       .$if(engine === 'postgres', (q) => q.forUpdate()),
   );
-  const lockChain = async (trx: Transaction<Database>) => {
+  const lockChain = async (trx: Kysely<Database>) => {
     const [chain] = (await selectChain({}, trx)).rows;
     if (!chain) throw new Error('the audit chain head is missing');
     return chain;
@@ -34,7 +35,7 @@ export function createAuditLedger(db: Kysely<Database>, engine: Engine): AuditLe
   const activate = prepareActivation(db);
 
   /** Links `inputs` onto the chain, in order, within `trx`. */
-  async function appendIn(trx: Transaction<Database>, inputs: AuditRecordInput[]): Promise<AuditRecord[]> {
+  async function appendIn(trx: Kysely<Database>, inputs: AuditRecordInput[]): Promise<AuditRecord[]> {
     const chain = await lockChain(trx);
     const records: AuditRecord[] = [];
     let [lastId, headHash] = [chain.last_id, chain.head_hash];
@@ -52,12 +53,11 @@ export function createAuditLedger(db: Kysely<Database>, engine: Engine): AuditLe
   }
 
   const ledger: AuditLedger = {
-    append: async (input) => (await db.transaction().execute((trx) => appendIn(trx, [input])))[0]!,
+    append: async (input) => (await writes.transaction((trx) => appendIn(trx, [input])))[0]!,
 
     appendGrants: (grants) =>
-      db
-        .transaction()
-        .execute(async (trx) => {
+      writes
+        .transaction(async (trx) => {
           // The issuances move first: when one of them is no longer pending, the chain is not even
           // locked, and the rollback undoes the moves made before it.
           for (const { issuanceId, outcome } of grants) {

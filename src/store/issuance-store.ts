@@ -4,6 +4,7 @@ import { decodeCursor, pageLimit, pageOf } from './page.ts';
 import type { Issuance, IssuanceInput, IssuanceOutcome, IssuanceState, IssuanceStore, KubeObjectRef, TokenKind } from './ports.ts';
 import { preparedInsert, preparedQuery } from './prepared.ts';
 import type { Database, IssuancesTable } from './schema.ts';
+import type { Writes } from './write-batch.ts';
 
 const issuanceCursor = z.tuple([z.literal('issuance'), z.number().int(), z.string()]);
 
@@ -25,7 +26,7 @@ export function prepareActivation(db: Kysely<Database>) {
   };
 }
 
-export function createIssuanceStore(db: Kysely<Database>): IssuanceStore {
+export function createIssuanceStore(db: Kysely<Database>, writes: Writes): IssuanceStore {
   const insertRow = preparedInsert(db, 'issuances');
   const activate = prepareActivation(db);
 
@@ -56,7 +57,7 @@ export function createIssuanceStore(db: Kysely<Database>): IssuanceStore {
       revoked_by: null,
       expired_at_ms: null,
     };
-    await insertRow(row);
+    await writes.statement((executor) => insertRow(row, executor));
     return fromRow(row);
   }
 

@@ -8,6 +8,7 @@ import { nodeSqliteDialect } from './node-sqlite.ts';
 import type { Store } from './ports.ts';
 import { createReplayGuard } from './replay-guard.ts';
 import type { Database } from './schema.ts';
+import { writesFor } from './write-batch.ts';
 
 export type Engine = 'sqlite' | 'postgres';
 
@@ -25,12 +26,16 @@ export async function openStore(url: string): Promise<Store> {
     await db.destroy();
     throw new Error(`cannot bring the ${engine} store's schema up to date: ${(err as Error).message}`, { cause: err });
   }
+  const writes = writesFor(db, engine);
   return {
-    replay: createReplayGuard(db),
-    audit: createAuditLedger(db, engine),
-    issuances: createIssuanceStore(db),
+    replay: createReplayGuard(db, writes),
+    audit: createAuditLedger(db, engine, writes),
+    issuances: createIssuanceStore(db, writes),
     ping: async () => void (await sql`select 1`.execute(db)),
-    close: () => db.destroy(),
+    close: async () => {
+      await writes.drain();
+      await db.destroy();
+    },
   };
 }
 

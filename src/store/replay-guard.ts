@@ -2,8 +2,9 @@ import type { Kysely } from 'kysely';
 import type { ReplayGuard } from './ports.ts';
 import { preparedQuery } from './prepared.ts';
 import type { Database } from './schema.ts';
+import type { Writes } from './write-batch.ts';
 
-export function createReplayGuard(db: Kysely<Database>, now: () => Date = () => new Date()): ReplayGuard {
+export function createReplayGuard(db: Kysely<Database>, writes: Writes, now: () => Date = () => new Date()): ReplayGuard {
   // One statement, decided by the primary key, so whichever process gets there first wins. An
   // entry whose token has expired no longer counts: it is taken over, as if it had been pruned.
   const spend = preparedQuery<'issuer' | 'jti' | 'expiresAtMs' | 'nowMs'>(db, (param) =>
@@ -20,7 +21,7 @@ export function createReplayGuard(db: Kysely<Database>, now: () => Date = () => 
 
   return {
     async acceptOnce(issuer, jti, expiresAt) {
-      const result = await spend({ issuer, jti, expiresAtMs: expiresAt.getTime(), nowMs: now().getTime() });
+      const result = await writes.statement((executor) => spend({ issuer, jti, expiresAtMs: expiresAt.getTime(), nowMs: now().getTime() }, executor));
       return Number(result.numAffectedRows ?? 0) === 1;
     },
 
