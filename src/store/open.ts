@@ -2,9 +2,10 @@ import { Kysely, PostgresDialect, sql, type Dialect, type PostgresPool, type Pos
 import { Migrator } from 'kysely/migration';
 import pg from 'pg';
 import { createAuditLedger } from './audit-ledger.ts';
+import { backstopPages, defaultAutocheckpointPages, startCheckpointer, type Checkpointer } from './checkpointer.ts';
 import { createIssuanceStore } from './issuance-store.ts';
 import { migrationProvider } from './migrations.ts';
-import { nodeSqliteDialect } from './node-sqlite.ts';
+import { nodeSqliteDialect, sqliteBusyTimeoutMs } from './node-sqlite.ts';
 import type { Store } from './ports.ts';
 import { createReplayGuard } from './replay-guard.ts';
 import type { Database } from './schema.ts';
@@ -17,7 +18,7 @@ export type Engine = 'sqlite' | 'postgres';
  * `sqlite:///path/to/file.db`, `sqlite::memory:` or `postgres://user@host:port/database`.
  */
 export async function openStore(url: string): Promise<Store> {
-  const { engine, dialect } = dialectFor(url);
+  const { engine, dialect, sqliteFile } = dialectFor(url);
   const db = new Kysely<Database>({ dialect });
   try {
     const { error } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
@@ -27,6 +28,7 @@ export async function openStore(url: string): Promise<Store> {
     throw new Error(`cannot bring the ${engine} store's schema up to date: ${(err as Error).message}`, { cause: err });
   }
   const writes = writesFor(db, engine);
+  const checkpointer = sqliteFile === undefined ? undefined : await checkpointApart(db, sqliteFile);
   return {
     replay: createReplayGuard(db, writes),
     audit: createAuditLedger(db, engine, writes),
@@ -34,16 +36,31 @@ export async function openStore(url: string): Promise<Store> {
     ping: async () => void (await sql`select 1`.execute(db)),
     close: async () => {
       await writes.drain();
+      await checkpointer?.stop();
       await db.destroy();
     },
   };
 }
 
-/** The engine and kysely dialect a database URL names (see openStore). */
-export function dialectFor(url: string): { engine: Engine; dialect: Dialect } {
+/**
+ * SQLite's checkpoints on a thread of their own (see checkpointer.ts); commits checkpoint only past
+ * the backstop, and as SQLite does by default again if the thread ends.
+ */
+async function checkpointApart(db: Kysely<Database>, file: string): Promise<Checkpointer> {
+  const checkpointer = startCheckpointer(file, {
+    busyTimeoutMs: sqliteBusyTimeoutMs,
+    onExit: () => void sql.raw(`pragma wal_autocheckpoint = ${defaultAutocheckpointPages}`).execute(db).catch(() => {}),
+  });
+  await sql.raw(`pragma wal_autocheckpoint = ${backstopPages}`).execute(db);
+  return checkpointer;
+}
+
+/** The engine and kysely dialect a database URL names (see openStore), and the SQLite file if any. */
+export function dialectFor(url: string): { engine: Engine; dialect: Dialect; sqliteFile?: string } {
   if (url === 'sqlite::memory:') return { engine: 'sqlite', dialect: nodeSqliteDialect(':memory:') };
   if (url.startsWith('sqlite://') && url.length > 'sqlite://'.length) {
-    return { engine: 'sqlite', dialect: nodeSqliteDialect(decodeURIComponent(url.slice('sqlite://'.length))) };
+    const file = decodeURIComponent(url.slice('sqlite://'.length));
+    return { engine: 'sqlite', dialect: nodeSqliteDialect(file), sqliteFile: file };
   }
   if (/^postgres(ql)?:\/\//.test(url)) {
     const pool = new pg.Pool({ connectionString: url, max: 10, types: postgresTypes() });
