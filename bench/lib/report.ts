@@ -61,6 +61,10 @@ function targets(r: Results): string[] {
   }
   const m = r.memory;
   rows.push(`| 4 | RSS < 150 MB, < 5 % growth from 10 to 100 thousand issuances | ${m ? `${ms(m.last.rssMb)} MB at ${count(m.last.issuances)}, ${(m.growth * 100).toFixed(1)} % from ${count(m.first.issuances)}` : 'n/a'} | ${check(m && m.last.issuances >= 10 * m.step - m.step / 10 ? m.last.rssMb < 150 && m.growth < 0.05 : undefined)} |`);
+  // The figures above are kubevend with the zero-latency gateway; the real server loads the Kubernetes client too.
+  if (m?.server) {
+    rows.push(`| 4 | the real server (Kubernetes client loaded), RSS < 150 MB | ${ms(m.server.readyRssMb)} MB when ready, ${ms(m.server.rssMb)} MB after ${count(m.server.issued)} issuances against the API server (100,000 not run) | ${check(m.server.rssMb < 150)} |`);
+  }
   const d = r.durable;
   rows.push(`| 5 | durable token ≤ 50 ms over the token controller | ${d ? `${d.addedP50 >= 0 ? '+' : ''}${ms(d.addedP50)} ms at p50` : 'n/a'} | ${check(d && d.addedP50 <= 50)} |`);
   const st = r.startup;
