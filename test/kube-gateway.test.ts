@@ -60,4 +60,16 @@ describe('the gateway\'s connections to the API server', () => {
     await useAdminCertificate();
     expect((await gateway.create('local', secret('after'))).uid).toMatch(/^[0-9a-f-]{36}$/);
   });
+
+  it('when the API server\'s address is an IPv6 literal, then the gateway dials that address', async () => {
+    // Nothing listens on port 1 of the IPv6 loopback: the call fails there, not in a name lookup of "[::1]".
+    const config = parse(await readFile(kubeconfig, 'utf8'));
+    config.clusters[0].cluster.server = 'https://[::1]:1';
+    const ipv6 = join(scratch.dir, 'ipv6.kubeconfig');
+    await writeFile(ipv6, stringify(config), { mode: 0o600 });
+    const gateway = createKubeGateway([{ name: 'local', kubeconfig: ipv6 }]);
+    const refused = await gateway.create('local', secret('ipv6')).then(() => undefined, (err: Problem) => err);
+    expect(refused?.code).toBe('cluster_unreachable');
+    expect(refused?.message).not.toContain('ENOTFOUND');
+  });
 });

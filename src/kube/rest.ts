@@ -31,7 +31,8 @@ export async function restCall(kc: KubeConfig, method: 'POST', path: string, bod
   const payload = JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const req = httpsRequest({
-      host: server.hostname,
+      // An IPv6 literal without its brackets, or it would be looked up as a name.
+      host: server.hostname.replace(/^\[(.*)\]$/, '$1'),
       port: server.port || 443,
       method,
       path: `${server.pathname.replace(/\/$/, '')}${path}`,
