@@ -47,12 +47,12 @@ export async function openStore(url: string): Promise<Store> {
  * the backstop, and as SQLite does by default again if the thread ends.
  */
 async function checkpointApart(db: Kysely<Database>, file: string): Promise<Checkpointer> {
-  const checkpointer = startCheckpointer(file, {
+  // The backstop first: a thread that ends at once then still leaves SQLite's default in force.
+  await sql.raw(`pragma wal_autocheckpoint = ${backstopPages}`).execute(db);
+  return startCheckpointer(file, {
     busyTimeoutMs: sqliteBusyTimeoutMs,
     onExit: () => void sql.raw(`pragma wal_autocheckpoint = ${defaultAutocheckpointPages}`).execute(db).catch(() => {}),
   });
-  await sql.raw(`pragma wal_autocheckpoint = ${backstopPages}`).execute(db);
-  return checkpointer;
 }
 
 /** The engine and kysely dialect a database URL names (see openStore), and the SQLite file if any. */
