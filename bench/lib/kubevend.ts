@@ -4,6 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { CiIssuer } from './ci-tokens.ts';
+import { prepareNamespace, scratch, type BenchContext } from './context.ts';
 import { startNode, type Child } from './process.ts';
 import { freePorts } from './services.ts';
 
@@ -91,4 +92,18 @@ function readyz(url: string): Promise<boolean> {
     req.on('error', () => resolve(false));
     req.end();
   });
+}
+
+/**
+ * The real server (compiled, as `npm start` runs it) issuing into a namespace of its own,
+ * `bench-NAME`, with a SQLite file and a log named after it.
+ */
+export async function startRealServer(ctx: BenchContext, name: string): Promise<{ kubevend: KubevendProcess; namespace: string }> {
+  const namespace = `bench-${name}`;
+  await prepareNamespace(ctx, namespace);
+  const policy = await writePolicy(ctx.dir, ctx.ci, ctx.kubeconfig, namespace);
+  const kubevend = await startKubevend(ctx.built.server, {
+    KUBEVEND_POLICY_FILE: policy, KUBEVEND_DATABASE_URL: `sqlite://${scratch(ctx, `${name}.db`)}`,
+  }, scratch(ctx, `${name}.log`));
+  return { kubevend, namespace };
 }

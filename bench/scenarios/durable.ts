@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { log, prepareNamespace, scale, scratch, type BenchContext } from '../lib/context.ts';
-import { startKubevend, writePolicy } from '../lib/kubevend.ts';
+import { log, scale, type BenchContext } from '../lib/context.ts';
+import { startRealServer } from '../lib/kubevend.ts';
 import { runLoad } from '../lib/load.ts';
 import { runNodeJson } from '../lib/process.ts';
 import { pool, type LoadResult } from '../lib/stats.ts';
@@ -14,16 +14,11 @@ import { pool, type LoadResult } from '../lib/stats.ts';
 const baseline = join(import.meta.dirname, '..', 'baseline', 'durable-direct.ts');
 
 export async function durable(ctx: BenchContext) {
-  const namespace = 'bench-durable';
   const rounds = scale(ctx, 12, 3);
   const count = 5;
   const warmup = 1;
   const refill = () => new Promise((r) => setTimeout(r, 2000));
-  await prepareNamespace(ctx, namespace);
-  const policy = await writePolicy(ctx.dir, ctx.ci, ctx.kubeconfig, namespace);
-  const kubevend = await startKubevend(ctx.built.server, {
-    KUBEVEND_POLICY_FILE: policy, KUBEVEND_DATABASE_URL: `sqlite://${scratch(ctx, 'durable.db')}`,
-  }, scratch(ctx, 'durable.log'));
+  const { kubevend, namespace } = await startRealServer(ctx, 'durable');
   const direct: LoadResult[] = [];
   const through: LoadResult[] = [];
   try {

@@ -1,5 +1,5 @@
-import { log, prepareNamespace, scale, scratch, type BenchContext } from '../lib/context.ts';
-import { startKubevend, writePolicy } from '../lib/kubevend.ts';
+import { log, scale, scratch, type BenchContext } from '../lib/context.ts';
+import { startKubevend, startRealServer, writePolicy } from '../lib/kubevend.ts';
 import { runLoad } from '../lib/load.ts';
 import { rssOf } from '../lib/proc.ts';
 import type { Usage } from '../servers/report-usage.ts';
@@ -58,12 +58,7 @@ async function issueInSteps(ctx: BenchContext, name: string, step: number, steps
  * server: resident memory when ready and after short-lived issuances; read from /proc.
  */
 async function realServer(ctx: BenchContext, amount: number) {
-  const namespace = 'bench-memory-server';
-  await prepareNamespace(ctx, namespace);
-  const policy = await writePolicy(ctx.dir, ctx.ci, ctx.kubeconfig, namespace);
-  const kubevend = await startKubevend(ctx.built.server, {
-    KUBEVEND_POLICY_FILE: policy, KUBEVEND_DATABASE_URL: `sqlite://${scratch(ctx, 'memory-server.db')}`,
-  }, scratch(ctx, 'memory-server.log'));
+  const { kubevend } = await startRealServer(ctx, 'memory-server');
   try {
     const ready = rssOf(kubevend.child.pid);
     const tokensFile = await ctx.ci.mint(amount);

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { log, prepareNamespace, scale, scratch, type BenchContext } from '../lib/context.ts';
-import { startKubevend, writePolicy, type KubevendProcess } from '../lib/kubevend.ts';
+import { log, scale, type BenchContext } from '../lib/context.ts';
+import { startRealServer, type KubevendProcess } from '../lib/kubevend.ts';
 import { runLoad } from '../lib/load.ts';
 import { controlPlanePids, meterCpu, rssOf } from '../lib/proc.ts';
 import { runNodeJson } from '../lib/process.ts';
@@ -86,12 +86,7 @@ async function atConcurrency(ctx: BenchContext, kubevend: KubevendProcess, names
 }
 
 export async function upstream(ctx: BenchContext) {
-  const namespace = 'bench-upstream';
-  await prepareNamespace(ctx, namespace);
-  const policy = await writePolicy(ctx.dir, ctx.ci, ctx.kubeconfig, namespace);
-  const kubevend = await startKubevend(ctx.built.server, {
-    KUBEVEND_POLICY_FILE: policy, KUBEVEND_DATABASE_URL: `sqlite://${scratch(ctx, 'upstream.db')}`,
-  }, scratch(ctx, 'upstream.log'));
+  const { kubevend, namespace } = await startRealServer(ctx, 'upstream');
   try {
     const levels = [
       await atConcurrency(ctx, kubevend, namespace, 1, scale(ctx, 200, 100)),
