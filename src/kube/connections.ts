@@ -4,8 +4,14 @@ import type { Cluster, KubeConfig } from '@kubernetes/client-node';
 type Dispatcher = { close(): Promise<void> };
 type DispatcherFactory = (cluster: Cluster | null, options: AgentOptions) => Dispatcher | undefined;
 
-const tlsFields = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized', 'servername'] as const;
+/** The options that make a TLS connection to the API server what it is. */
+export const tlsFields = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized', 'servername'] as const;
 const same = (a: unknown, b: unknown) => a === b || (Buffer.isBuffer(a) && Buffer.isBuffer(b) && a.equals(b));
+
+/** Whether two sets of options would make the same TLS connection: a kept connection may serve both. */
+export function sameTls(a: AgentOptions, b: AgentOptions): boolean {
+  return tlsFields.every((field) => same(a[field], b[field]));
+}
 
 /**
  * client-node makes a new undici Agent for every call (watches too), so every call paid a new TLS
@@ -20,7 +26,7 @@ export function reuseConnections(kc: KubeConfig): void {
   let current: { cluster: Cluster | null; options: AgentOptions; dispatcher: Dispatcher | undefined } | undefined;
   internals.createDispatcher = (cluster, options) => {
     const unchanged = current && current.cluster?.server === cluster?.server && current.cluster?.proxyUrl === cluster?.proxyUrl
-      && tlsFields.every((field) => same(current!.options[field], options[field]));
+      && sameTls(current!.options, options);
     if (unchanged) return current!.dispatcher;
     // Calls still running on the old Agent finish; it closes after them.
     void current?.dispatcher?.close().catch(() => {});

@@ -1,6 +1,7 @@
 import { Agent, request as httpsRequest, type AgentOptions, type RequestOptions } from 'node:https';
 import { ApiException, HttpMethod, RequestContext, type KubeConfig } from '@kubernetes/client-node';
 import { request as undiciRequest } from 'undici';
+import { sameTls, tlsFields } from './connections.ts';
 
 export interface RestAnswer {
   body: Record<string, unknown>;
@@ -82,9 +83,6 @@ function internals(kc: KubeConfig): { applyOptions?: (this: KubeConfig, options:
   return kc as unknown as { applyOptions?: (this: KubeConfig, options: RequestOptions) => Promise<void> };
 }
 
-const tlsFields = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized', 'servername'] as const;
-const same = (a: unknown, b: unknown) => a === b || (Buffer.isBuffer(a) && Buffer.isBuffer(b) && a.equals(b));
-
 /** Idle connections close after this long, well before the API server's own 90 s. */
 const idleMs = 30_000;
 /** An agent replaced (new TLS material) closes after this long: every call on it has ended by then. */
@@ -98,7 +96,7 @@ const agents = new WeakMap<KubeConfig, { origin: string; tls: AgentOptions; agen
  */
 function agentFor(kc: KubeConfig, origin: string, settings: RequestOptions): Agent {
   const current = agents.get(kc);
-  if (current && current.origin === origin && tlsFields.every((field) => same(current.tls[field], settings[field]))) return current.agent;
+  if (current && current.origin === origin && sameTls(current.tls, settings as AgentOptions)) return current.agent;
   const tls: AgentOptions = {};
   for (const field of tlsFields) if (settings[field] !== undefined) Object.assign(tls, { [field]: settings[field] });
   const agent = new Agent({ ...tls, keepAlive: true, timeout: idleMs, scheduling: 'lifo' });
