@@ -2,7 +2,8 @@ import { Worker } from 'node:worker_threads';
 
 // SQLite in WAL mode appends every commit to the write-ahead log and, by default, copies the log
 // back into the database file from whichever commit finds it past 1,000 pages: two fsyncs and the
-// copying, on the event loop, every fifty or so issuances (a millisecond or two, at times a hundred).
+// copying, on the event loop, every fifty or so issuances (a millisecond or two, at times a hundred,
+// measured on the store outside the bench).
 // Here that checkpoint runs on a thread of its own, on a timer. With `synchronous = normal` the log
 // is made durable only by a checkpoint, so the timer also bounds what a power failure could take
 // (a process crash takes nothing): a commit reaches the disk within one interval, however idle the
