@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { KubeConfig, KubernetesObjectApi, VersionApi } from '@kubernetes/client-node';
+import { ApiException, KubeConfig } from '@kubernetes/client-node';
 import { Problem } from '../errors.ts';
 import type { ClusterPolicy } from '../policy/schema.ts';
 import { noTelemetry, type ClusterEndpoint, type KubeGateway, type ManagedKind, type Telemetry } from '../services/ports.ts';
@@ -11,8 +11,13 @@ import { waitForSecretToken } from './secret-token.ts';
 interface ClusterClient {
   kc: KubeConfig;
   endpoint: ClusterEndpoint;
-  objects: KubernetesObjectApi;
-  version: VersionApi;
+}
+
+/** What a list answers with, in the fields kubevend reads. */
+interface ObjectList {
+  items: {
+    metadata: { name: string; namespace?: string; uid: string; labels?: Record<string, string>; annotations?: Record<string, string>; creationTimestamp?: string };
+  }[];
 }
 
 const apiVersions: Record<ManagedKind, string> = {
@@ -85,23 +90,20 @@ export function createKubeGateway(clusters: ClusterPolicy[], options: { callTime
 
     create: (cluster, manifest) =>
       call(cluster, 'create', `${manifest.kind} ${qualified(manifest.metadata)} in cluster "${cluster}"`, async () => {
-        const { namespace } = manifest.metadata;
-        const group = manifest.apiVersion === 'v1' ? '/api/v1' : `/apis/${manifest.apiVersion}`;
-        const created = await restCall(client(cluster).kc, 'POST', `${group}${namespace ? `/namespaces/${namespace}` : ''}/${plurals[manifest.kind]}`, manifest);
+        const created = await restCall(client(cluster).kc, 'POST', collection(manifest.kind, manifest.metadata.namespace), manifest);
         const metadata = created.body.metadata as { uid: string; resourceVersion: string };
         return { uid: metadata.uid, resourceVersion: metadata.resourceVersion };
       }),
 
     delete: (cluster, ref) =>
       call(cluster, 'delete', `${ref.kind} ${qualified(ref)} in cluster "${cluster}"`, async () => {
-        const spec = { apiVersion: apiVersions[ref.kind], kind: ref.kind, metadata: { name: ref.name, ...(ref.namespace ? { namespace: ref.namespace } : {}) } };
+        const options = { apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy: 'Background', ...(ref.uid ? { preconditions: { uid: ref.uid } } : {}) };
         try {
-          await client(cluster).objects.delete(spec, undefined, undefined, undefined, undefined, 'Background',
-            ref.uid ? { preconditions: { uid: ref.uid } } : undefined);
+          await restCall(client(cluster).kc, 'DELETE', `${collection(ref.kind, ref.namespace)}/${encodeURIComponent(ref.name)}`, options);
           return true;
         } catch (err) {
           // Gone already, or replaced by another object of the same name: not ours to delete.
-          if ((err as { code?: number }).code === 404 || (err as { code?: number }).code === 409) return false;
+          if (err instanceof ApiException && (err.code === 404 || err.code === 409)) return false;
           throw err;
         }
       }),
@@ -109,22 +111,23 @@ export function createKubeGateway(clusters: ClusterPolicy[], options: { callTime
     list: (cluster, kinds, labelSelector) =>
       call(cluster, 'list', `objects labelled ${labelSelector} in cluster "${cluster}"`, async () => {
         const lists = await Promise.all(kinds.map(async (kind) => {
-          const list = await client(cluster).objects.list(apiVersions[kind], kind, undefined, undefined, undefined, undefined, undefined, labelSelector);
-          return list.items.map((item) => ({
+          const answer = await restCall(client(cluster).kc, 'GET', `${collection(kind)}?labelSelector=${encodeURIComponent(labelSelector)}`);
+          return (answer.body as unknown as ObjectList).items.map(({ metadata }) => ({
             kind,
-            name: item.metadata!.name!,
-            ...(item.metadata!.namespace ? { namespace: item.metadata!.namespace } : {}),
-            uid: item.metadata!.uid!,
-            labels: item.metadata!.labels ?? {},
-            annotations: item.metadata!.annotations ?? {},
-            createdAt: new Date(item.metadata!.creationTimestamp ?? 0),
+            name: metadata.name,
+            ...(metadata.namespace ? { namespace: metadata.namespace } : {}),
+            uid: metadata.uid,
+            labels: metadata.labels ?? {},
+            annotations: metadata.annotations ?? {},
+            createdAt: new Date(metadata.creationTimestamp ?? 0),
           }));
         }));
         return lists.flat();
       }),
 
     version: (cluster) =>
-      call(cluster, 'version', `the version of cluster "${cluster}"`, async () => (await client(cluster).version.getCode()).gitVersion),
+      call(cluster, 'version', `the version of cluster "${cluster}"`, async () =>
+        String((await restCall(client(cluster).kc, 'GET', '/version')).body.gitVersion)),
 
     async waitForSecretToken(cluster, namespace, name, resourceVersion, waitMs) {
       const started = performance.now();
@@ -140,6 +143,13 @@ export function createKubeGateway(clusters: ClusterPolicy[], options: { callTime
       }
     },
   };
+}
+
+/** The path of a kind's objects: in one namespace, or (none given) in all of them and cluster-wide. */
+function collection(kind: ManagedKind, namespace?: string): string {
+  const version = apiVersions[kind];
+  const group = version === 'v1' ? '/api/v1' : `/apis/${version}`;
+  return `${group}${namespace ? `/namespaces/${encodeURIComponent(namespace)}` : ''}/${plurals[kind]}`;
 }
 
 function qualified(meta: { name: string; namespace?: string }): string {
@@ -158,8 +168,6 @@ function clusterClient(cluster: ClusterPolicy): ClusterClient {
   return {
     kc,
     endpoint: { server: cluster.server ?? current.server, ...(caData ? { certificateAuthorityData: caData } : {}) },
-    objects: KubernetesObjectApi.makeApiClient(kc),
-    version: kc.makeApiClient(VersionApi),
   };
 }
 
