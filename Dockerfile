@@ -1,13 +1,14 @@
-# kubevend's image. The build stage runs what CI runs (npm ci, npm run build); the runtime stage holds
-# the compiled server and production dependencies only (the `node` devDependency stays behind: the
-# base image's Node.js 24 runs it). test/dockerfile.test.ts checks what can be checked without a
-# container engine.
+# kubevend's image. The build stage runs what CI runs (npm ci, npm run build: tsc, then the server's
+# bundle); the runtime stage holds the built server and production dependencies only (the `node`
+# devDependency stays behind: the base image's Node.js 24 runs it). test/dockerfile.test.ts checks
+# what can be checked without a container engine.
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY scripts/bundle.ts ./scripts/
 RUN npm run build
 
 FROM node:24-bookworm-slim AS production-dependencies

@@ -8,7 +8,7 @@ import { createTestIssuer, githubClaims, type TestIssuer } from './helpers/ci-is
 import { createNamespace, createViewerServiceAccount, deleteNamespaces } from './helpers/cluster.ts';
 import { scratchDir } from './helpers/kubevend.ts';
 import { startServer, type ServerProcess } from './helpers/server-process.ts';
-import { can, saveKubeconfig } from './helpers/vended.ts';
+import { can, refusedWithin, saveKubeconfig } from './helpers/vended.ts';
 
 // What can be checked of the image without a container engine: that the Dockerfile builds with the
 // scripts package.json defines, and that what its stages put into the image (package.json, the
@@ -106,7 +106,7 @@ describe('the Dockerfile', () => {
       await writeFile(policyFile, stringify({
         issuers: [{ name: 'ci', issuer: ci.issuer, audiences: ['kubevend'], publicKeyFile: ci.publicKeyFile }],
         clusters: [{ name: 'local', kubeconfig: inject('kubeconfig') }],
-        pipelines: [{ name: 'web', issuer: 'ci', match: { repository: 'acme/web' }, grants: [{ cluster: 'local', namespace: ns, serviceAccount: 'deployer' }] }],
+        pipelines: [{ name: 'web', issuer: 'ci', match: { repository: 'acme/web' }, grants: [{ cluster: 'local', namespace: ns, serviceAccount: 'deployer', kinds: ['short-lived', 'durable'] }] }],
       }));
       server = startServer({
         ...envOf(final!), KUBEVEND_HOST: '127.0.0.1', KUBEVEND_POLICY_FILE: policyFile, KUBEVEND_DATABASE_URL: `sqlite://${join(scratch.dir, 'kubevend.db')}`,
@@ -126,15 +126,25 @@ describe('the Dockerfile', () => {
       await expect(stat(join(image, 'node_modules', 'fastify'))).resolves.toBeDefined();
     });
 
-    it('then kubevend is ready and vends a working kubeconfig', async () => {
+    // The built server holds only the parts of the Kubernetes client it uses (scripts/bundle.ts):
+    // every kind of call kubevend makes goes through it here, the durable token's watch included.
+    it('then kubevend is ready, vends working kubeconfigs of both kinds and revokes them', async () => {
       const address = await server.address();
       expect((await fetch(`${address}/readyz`)).status).toBe(200);
-      const res = await fetch(`${address}/v1/credentials`, {
-        method: 'POST', headers: { authorization: `Bearer ${await ci.mint(githubClaims('acme/web'))}`, 'content-type': 'application/json' }, body: '{}',
-      });
-      expect(res.status, server.stderr()).toBe(201);
-      const kubeconfig = await saveKubeconfig(scratch.dir, ((await res.json()) as { kubeconfig: string }).kubeconfig);
-      expect(await can(kubeconfig, 'list', 'pods', ns)).toBe(true);
+      const job = async () => ({ authorization: `Bearer ${await ci.mint(githubClaims('acme/web'))}`, 'content-type': 'application/json' });
+      const issued: { issuanceId: string; kubeconfig: string }[] = [];
+      for (const kind of ['short-lived', 'durable']) {
+        const res = await fetch(`${address}/v1/credentials`, { method: 'POST', headers: await job(), body: JSON.stringify({ kind }) });
+        expect(res.status, server.stderr()).toBe(201);
+        issued.push((await res.json()) as { issuanceId: string; kubeconfig: string });
+      }
+      const kubeconfigs = await Promise.all(issued.map((i) => saveKubeconfig(scratch.dir, i.kubeconfig)));
+      for (const kubeconfig of kubeconfigs) expect(await can(kubeconfig, 'list', 'pods', ns)).toBe(true);
+      for (const { issuanceId } of issued) {
+        const res = await fetch(`${address}/v1/issuances/${issuanceId}`, { method: 'DELETE', headers: { authorization: (await job()).authorization } });
+        expect(res.status, server.stderr()).toBe(200);
+      }
+      expect(await Promise.all(kubeconfigs.map((k) => refusedWithin(k, 20_000)))).toEqual([true, true]);
     });
   });
 });

@@ -1,47 +1,41 @@
-import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runCommand } from './process.ts';
+import { bundle, serverEntries } from '../../scripts/bundle.ts';
 
-// What production runs is compiled JavaScript (`npm start` = `node dist/server.js`), not the
-// TypeScript sources that Node's type stripping can run: stripping costs start-up time and about
-// 18 MB of resident memory. So the run compiles src/ and bench/servers/ into its scratch directory
-// with the project's compiler settings and starts the compiled entries.
+// What production runs is the built server (`npm run build` bundles `dist/server.js` with
+// scripts/bundle.ts), not the TypeScript sources that Node's type stripping can run: stripping costs
+// start-up time and resident memory, and the sources load all of @kubernetes/client-node. So the run
+// bundles the server's entries into its scratch directory exactly as the build does, and the bench's
+// own servers (kubevend with the zero-latency gateway, the bare route) the same way, apart.
 
 const root = join(import.meta.dirname, '..', '..');
 
-/** Compiled entries of the run, in its scratch directory. */
+/** Built entries of the run, in its scratch directory. */
 export interface BuiltEntries {
-  /** src/server.ts compiled: what `npm start` runs. */
+  /** src/server.ts built: what `npm start` runs. */
   server: string;
-  /** bench/servers/kubevend-null-kube.ts compiled. */
+  /** bench/servers/kubevend-null-kube.ts built. */
   nullKube: string;
-  /** bench/servers/bare-jwt.ts compiled. */
+  /** bench/servers/bare-jwt.ts built. */
   bareJwt: string;
-  /** src/cli/warm-compile-cache.ts compiled: fills a compile cache as the image's build does. */
+  /** src/cli/warm-compile-cache.ts built: fills a compile cache as the image's build does. */
   warmCompileCache: string;
 }
 
 export async function buildEntries(dir: string): Promise<BuiltEntries> {
   const out = join(dir, 'build');
   await mkdir(out, { recursive: true });
-  const tsconfig = join(dir, 'tsconfig.bench.json');
-  // As tsconfig.build.json, with the bench servers beside src; rootDir is the project, so that the
-  // compiled files keep their relative imports (package.json included, which tsc copies over).
-  await writeFile(tsconfig, JSON.stringify({
-    extends: join(root, 'tsconfig.json'),
-    compilerOptions: {
-      noEmit: false, outDir: out, rootDir: root, sourceMap: true, declaration: false,
-      typeRoots: [join(root, 'node_modules', '@types')],
-    },
-    include: [join(root, 'src'), join(root, 'bench', 'servers')],
-  }));
-  await runCommand(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', tsconfig], { timeoutMs: 5 * 60_000 });
-  // Dependencies resolve from the compiled files' directory upwards, as they do from dist/.
+  // Packages resolve from the built files' directory upwards, as they do from dist/.
   await symlink(join(root, 'node_modules'), join(out, 'node_modules'));
+  await bundle(join(out, 'server'), serverEntries);
+  await bundle(join(out, 'bench'), {
+    'kubevend-null-kube': join(root, 'bench', 'servers', 'kubevend-null-kube.ts'),
+    'bare-jwt': join(root, 'bench', 'servers', 'bare-jwt.ts'),
+  });
   return {
-    server: join(out, 'src', 'server.js'),
-    nullKube: join(out, 'bench', 'servers', 'kubevend-null-kube.js'),
-    bareJwt: join(out, 'bench', 'servers', 'bare-jwt.js'),
-    warmCompileCache: join(out, 'src', 'cli', 'warm-compile-cache.js'),
+    server: join(out, 'server', 'server.js'),
+    nullKube: join(out, 'bench', 'kubevend-null-kube.js'),
+    bareJwt: join(out, 'bench', 'bare-jwt.js'),
+    warmCompileCache: join(out, 'server', 'cli', 'warm-compile-cache.js'),
   };
 }

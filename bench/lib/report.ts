@@ -90,7 +90,7 @@ function sections(r: Results): string[] {
   const up = r.upstream;
   if (up) {
     out.push('## 1. Upstream-bound: short-lived credentials against the local API server', '',
-      'Each issuance is an anchor Secret and a TokenRequest bound to it; nothing is deleted in the timed path. Direct: a Node process making the two calls with node:https over keep-alive connections. Gateway alone: the same calls through kubevend\'s own `KubeGateway` (@kubernetes/client-node), no HTTP service, no store. Through kubevend: `src/server.ts` compiled, with `npm start`\'s options and its SQLite store, loaded by autocannon from another process. The three alternate, round by round.', '');
+      'Each issuance is an anchor Secret and a TokenRequest bound to it; nothing is deleted in the timed path. Direct: a Node process making the two calls with node:https over keep-alive connections. Gateway alone: the same calls through kubevend\'s own `KubeGateway` (@kubernetes/client-node), no HTTP service, no store. Through kubevend: `src/server.ts` built (`npm run build`), with `npm start`\'s options and its SQLite store, loaded by autocannon from another process. The three alternate, round by round.', '');
     for (const u of up.levels) {
       out.push(`### ${u.connections} at a time (${u.rounds} round(s) of ${count(u.amount)} after ${count(u.warmup)} warm-up, each side)`, '',
         '| | issuances/s | p50 ms | p99 ms | issued | failed |', '| --- | --- | --- | --- | --- | --- |',
@@ -104,7 +104,7 @@ function sections(r: Results): string[] {
   const s = r.service;
   if (s) {
     out.push('## 2. Service-bound: kubevend\'s own cost', '',
-      `kubevend wired as \`src/server.ts\` wires it (compiled, SQLite store, info logging) with a zero-latency gateway (\`bench/servers/null-gateway.ts\`), versus a bare Fastify route verifying the same RS256 token with jose. ${s.connections} connections, ${s.rounds} round(s) of ${count(s.amount)} after ${count(s.warmup)} warm-up. CPU: the server process's \`process.cpuUsage()\` over the measured requests.`, '',
+      `kubevend wired as \`src/server.ts\` wires it (built, SQLite store, info logging) with a zero-latency gateway (\`bench/servers/null-gateway.ts\`), versus a bare Fastify route verifying the same RS256 token with jose. ${s.connections} connections, ${s.rounds} round(s) of ${count(s.amount)} after ${count(s.warmup)} warm-up. CPU: the server process's \`process.cpuUsage()\` over the measured requests.`, '',
       '| | requests/s | p50 ms | p99 ms | CPU ms a request | RSS MB after | failed |', '| --- | --- | --- | --- | --- | --- | --- |',
       `| bare route, JWT verification only (baseline) | ${rate(s.bare.throughput)} | ${latencyCells(s.bare.latency)} | ${ms(s.bare.cpuMsPerRequest)} | ${ms(s.bare.rssMb)} | ${failures(s.bare.failures)} |`,
       `| kubevend, zero-latency gateway | ${rate(s.kubevend.throughput)} | ${latencyCells(s.kubevend.latency)} | ${ms(s.kubevend.cpuMsPerRequest)} | ${ms(s.kubevend.rssMb)} | ${failures(s.kubevend.failures)} |`,
@@ -119,7 +119,7 @@ function sections(r: Results): string[] {
   const l = r.ledger;
   if (l) {
     out.push('## 3. The audit ledger', '',
-      `\`GET /v1/audit?pipeline=…&limit=100\` by an auditor through \`src/server.ts\` (compiled, \`npm start\`'s options): first pages of ten pipelines in turn (each holds a tenth of the ledger), ${count(l.amount)} requests after 200 warm-up, one at a time (an operator paging: the target's measure), then four at a time. Records are bulk-loaded with raw SQL in batches of 5,000, each batch one transaction that hashes with the store's own \`recordHash\` and moves the chain head; PostgreSQL gets \`VACUUM ANALYZE\`, a \`CHECKPOINT\` and its files flushed to disk after each load, so that the autovacuum, the checkpoint and the writeback that the load sets off do not overlap the measurement. "The query alone": the same page query through the bare driver (node:sqlite, pg) in the loading process, 1,000 times one at a time.`, '',
+      `\`GET /v1/audit?pipeline=…&limit=100\` by an auditor through \`src/server.ts\` (built, \`npm start\`'s options): first pages of ten pipelines in turn (each holds a tenth of the ledger), ${count(l.amount)} requests after 200 warm-up, one at a time (an operator paging: the target's measure), then four at a time. Records are bulk-loaded with raw SQL in batches of 5,000, each batch one transaction that hashes with the store's own \`recordHash\` and moves the chain head; PostgreSQL gets \`VACUUM ANALYZE\`, a \`CHECKPOINT\` and its files flushed to disk after each load, so that the autovacuum, the checkpoint and the writeback that the load sets off do not overlap the measurement. "The query alone": the same page query through the bare driver (node:sqlite, pg) in the loading process, 1,000 times one at a time.`, '',
       '| engine | records | load time s | at a time | requests/s | p50 ms | p99 ms | failed | the query alone: p50, p99 ms | chain verified |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
     for (const [engine, steps] of Object.entries(l.engines)) {
       for (const step of steps) {
@@ -153,16 +153,16 @@ function sections(r: Results): string[] {
       ...points.map((p) => `| ${count(p.issuances)} | ${ms(p.rssMb)} | ${ms(p.rssFileMb)} | ${ms(p.heapUsedMb)} | ${ms(p.heapTotalMb)} | ${rate(p.throughput)} |`),
     ];
     out.push('## 4. Memory', '',
-      `One kubevend process with the zero-latency gateway (\`bench/servers/kubevend-null-kube.ts\`, compiled) and a SQLite store, issuing in steps of ${count(m.step)} (10 connections); memory read over IPC (\`process.memoryUsage()\`, file-backed pages from /proc) a second after each step, no forced GC.`, '',
+      `One kubevend process with the zero-latency gateway (\`bench/servers/kubevend-null-kube.ts\`, built as the server is) and a SQLite store, issuing in steps of ${count(m.step)} (10 connections); memory read over IPC (\`process.memoryUsage()\`, file-backed pages from /proc) a second after each step, no forced GC.`, '',
       ...table(m.points),
       '', `Growth from ${count(m.first.issuances)} to ${count(m.last.issuances)}: ${(m.growth * 100).toFixed(1)} %.`,
-      ...(m.server ? ['', `The real server (compiled, \`npm start\`'s options, the Kubernetes client loaded) against the API server: ${ms(m.server.readyRssMb)} MB resident when ready, ${ms(m.server.rssMb)} MB (${ms(m.server.rssFileMb)} MB file-backed) after ${count(m.server.issued)} short-lived issuances (${rate(m.server.throughput)}/s, 10 connections).`] : []),
-      ...(r.upstream ? ['', `For comparison, the real server of scenario 1 (compiled, the Kubernetes client loaded) held ${ms(r.upstream.server.rssMb)} MB resident after ${count(r.upstream.server.issued)} issuances against the API server.`] : []), '');
+      ...(m.server ? ['', `The real server (built, \`npm start\`'s options, the Kubernetes client loaded) against the API server: ${ms(m.server.readyRssMb)} MB resident when ready, ${ms(m.server.rssMb)} MB (${ms(m.server.rssFileMb)} MB file-backed) after ${count(m.server.issued)} short-lived issuances (${rate(m.server.throughput)}/s, 10 connections).`] : []),
+      ...(r.upstream ? ['', `For comparison, the real server of scenario 1 (built, the Kubernetes client loaded) held ${ms(r.upstream.server.rssMb)} MB resident after ${count(r.upstream.server.issued)} issuances against the API server.`] : []), '');
   }
   const d = r.durable;
   if (d) {
     out.push('## 5. Durable tokens', '',
-      `One request at a time, ${d.rounds} alternating round(s) of ${d.count}, each after a 2 s pause: kube-controller-manager's client is rate-limited (by default 20 requests/s in bursts of 30; a fill costs it two), so sustained fills queue behind that limit for everyone, and the pauses keep both sides measuring the fill itself. Controller: a \`kubernetes.io/service-account-token\` Secret created directly, then watched from its creation version until the token controller fills it. kubevend: \`POST /v1/credentials {"kind":"durable"}\` through \`src/server.ts\` compiled (anchor Secret, token Secret, watch).`, '',
+      `One request at a time, ${d.rounds} alternating round(s) of ${d.count}, each after a 2 s pause: kube-controller-manager's client is rate-limited (by default 20 requests/s in bursts of 30; a fill costs it two), so sustained fills queue behind that limit for everyone, and the pauses keep both sides measuring the fill itself. Controller: a \`kubernetes.io/service-account-token\` Secret created directly, then watched from its creation version until the token controller fills it. kubevend: \`POST /v1/credentials {"kind":"durable"}\` through \`src/server.ts\` built (\`npm run build\`) (anchor Secret, token Secret, watch).`, '',
       '| | p50 ms | p99 ms | samples | failed |', '| --- | --- | --- | --- | --- |',
       `| token controller, direct (baseline) | ${latencyCells(d.controller.latency)} | ${count(d.controller.ok)} | ${failures(d.controller.failures)} |`,
       `| through kubevend | ${latencyCells(d.kubevend.latency)} | ${count(d.kubevend.ok)} | ${failures(d.kubevend.failures)} |`,
@@ -171,7 +171,7 @@ function sections(r: Results): string[] {
   const st = r.startup;
   if (st) {
     const all = (list: number[]) => list.map((v) => v.toFixed(0)).join(', ');
-    out.push('## 6. Start-up', '', `Spawn to the first 200 from \`/readyz\` of the compiled server with \`npm start\`'s options, ${st.times} starts of each variant in alternation, each on a new SQLite file (schema created at start).`, '',
+    out.push('## 6. Start-up', '', `Spawn to the first 200 from \`/readyz\` of the built server with \`npm start\`'s options, ${st.times} starts of each variant in alternation, each on a new SQLite file (schema created at start).`, '',
       '| variant | p50 ms | max ms | every start, ms | RSS MB at ready, at most |', '| --- | --- | --- | --- | --- |',
       `| compile cache filled beforehand by \`dist/cli/warm-compile-cache.js\` (as the image) | ${ms(st.built.p50)} | ${ms(st.built.max)} | ${all(st.built.all)} | ${ms(st.built.rssMb)} |`,
       `| \`NODE_DISABLE_COMPILE_CACHE=1\` | ${ms(st.noCompileCache.p50)} | ${ms(st.noCompileCache.max)} | ${all(st.noCompileCache.all)} | ${ms(st.noCompileCache.rssMb)} |`, '');

@@ -54,7 +54,7 @@ async function issueInSteps(ctx: BenchContext, name: string, step: number, steps
 }
 
 /**
- * The real server (compiled, as `npm start` runs it, @kubernetes/client-node loaded) against the API
+ * The real server (built, as `npm start` runs it, with the parts of @kubernetes/client-node it uses) against the API
  * server: resident memory when ready and after short-lived issuances; read from /proc.
  */
 async function realServer(ctx: BenchContext, amount: number) {
