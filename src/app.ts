@@ -34,6 +34,8 @@ export interface AppDeps {
   logger?: FastifyBaseLogger;
   trustProxy?: boolean;
   durableTokenTimeoutMs?: number;
+  /** The installation whose label every object carries (KUBEVEND_INSTANCE); default `kubevend`. */
+  instance?: string;
   /** Issuing requests served at once before the next is shed with a 503; default 64. */
   maxInFlight?: number;
 }
@@ -70,7 +72,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   const authenticator = createAuthenticator({ policy: deps.policy, replay: deps.store.replay });
-  const engine = createIssuanceEngine(deps.kube, { ...(deps.durableTokenTimeoutMs ? { durableTokenTimeoutMs: deps.durableTokenTimeoutMs } : {}) });
+  const engine = createIssuanceEngine(deps.kube, {
+    ...(deps.durableTokenTimeoutMs ? { durableTokenTimeoutMs: deps.durableTokenTimeoutMs } : {}),
+    ...(deps.instance ? { instance: deps.instance } : {}),
+  });
   const services = { ...deps, authenticator, engine, telemetry: metrics.telemetry, ...(deps.logger ? { logger: deps.logger } : {}) };
   await app.register(problemsPlugin);
   await app.register(loadSheddingPlugin, { maxInFlight: deps.maxInFlight ?? 64 });

@@ -23,6 +23,9 @@ const configSchema = z.object({
     .describe('Issuing requests served at once per replica; more are shed with 503 and Retry-After'),
   KUBEVEND_DURABLE_TOKEN_TIMEOUT: durationSchema.default(30)
     .describe('How long to wait for the token controller to fill a durable token'),
+  KUBEVEND_INSTANCE: z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/, 'must be a Kubernetes label value: 1 to 63 letters, digits, ".", "_" or "-", starting and ending with a letter or digit')
+    .default('kubevend')
+    .describe('The installation: its label is on every object it creates, and its reaper sweeps only those. Installations that share a cluster need names of their own'),
 });
 
 export type Config = {
@@ -37,6 +40,7 @@ export type Config = {
   auditRetentionSeconds: number;
   maxInFlight: number;
   durableTokenTimeoutSeconds: number;
+  instance: string;
 };
 
 export class ConfigError extends Error {}
@@ -61,5 +65,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     auditRetentionSeconds: e.KUBEVEND_AUDIT_RETENTION,
     maxInFlight: e.KUBEVEND_MAX_IN_FLIGHT,
     durableTokenTimeoutSeconds: e.KUBEVEND_DURABLE_TOKEN_TIMEOUT,
+    instance: e.KUBEVEND_INSTANCE,
   };
 }

@@ -35,9 +35,11 @@ export async function main(): Promise<void> {
     trustProxy: config.trustProxy,
     durableTokenTimeoutMs: config.durableTokenTimeoutSeconds * 1000,
     maxInFlight: config.maxInFlight,
+    instance: config.instance,
   });
   const stopReaper = config.reaperIntervalSeconds > 0
-    ? createReaper({ policy, kube, store, logger, telemetry: metrics.telemetry, auditRetentionMs: config.auditRetentionSeconds * 1000 }).start(config.reaperIntervalSeconds * 1000)
+    ? createReaper({ policy, kube, store, logger, telemetry: metrics.telemetry, auditRetentionMs: config.auditRetentionSeconds * 1000, instance: config.instance })
+      .start(config.reaperIntervalSeconds * 1000)
     : () => {};
   process.on('SIGHUP', () => void policy.reload());
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {

@@ -5,6 +5,7 @@ import { createTestIssuer, type TestIssuer } from './helpers/ci-issuer.ts';
 import { createNamespace, createViewerServiceAccount, deleteNamespaces, kubeconfigForToken, kubectl, kubectlOk } from './helpers/cluster.ts';
 import { issueUseRevoke, modeCases, modePolicy, prepareModeNamespace, vend } from './helpers/grant-modes.ts';
 import { renderChart, valueSetFile } from './helpers/helm.ts';
+import { managedLabels } from './helpers/instance.ts';
 import { scratchDir, startKubevend, type Kubevend } from './helpers/kubevend.ts';
 import { labelled } from './helpers/vended.ts';
 
@@ -92,7 +93,8 @@ describe('kubevend with the Helm chart\'s RBAC', () => {
 
   it('when sweep is enabled, then the reaper finds and removes a labelled object no record names', async () => {
     await kubectlOk(['-n', narrowWork, 'create', 'serviceaccount', 'kv-stray']);
-    await kubectlOk(['-n', narrowWork, 'label', 'serviceaccount', 'kv-stray', 'app.kubernetes.io/managed-by=kubevend', 'kubevend.io/issuance=zzzzzzzzzzzzzzzzzzzzzzzzzz']);
+    await kubectlOk(['-n', narrowWork, 'label', 'serviceaccount', 'kv-stray',
+      ...Object.entries(managedLabels).map(([k, v]) => `${k}=${v}`), 'kubevend.io/issuance=zzzzzzzzzzzzzzzzzzzzzzzzzz']);
     await kubectlOk(['-n', narrowWork, 'annotate', 'serviceaccount', 'kv-stray', `kubevend.io/expires-at=${new Date(Date.now() - 3_600_000).toISOString()}`]);
     const report = await narrow.reaper.runOnce();
     expect(report.strays).toBeGreaterThanOrEqual(1);

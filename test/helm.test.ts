@@ -106,6 +106,20 @@ describe('the Helm chart', () => {
     expect(policySchema.safeParse(policy).error?.issues ?? []).toEqual([]);
   });
 
+  it('when two releases share a cluster, then each is an installation of its own that kubevend accepts', async () => {
+    const instanceOf = async (release: string, namespace: string) => {
+      const { manifests } = await renderChart(release, namespace, ['-f', valueSetFile('all-modes')]);
+      const env = (find(manifests, 'Deployment').spec as { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } })
+        .template.spec.containers[0]!.env;
+      return env.find((e) => e.name === 'KUBEVEND_INSTANCE')?.value;
+    };
+    const { loadConfig } = await import('../src/config.ts');
+    const long = `${'n'.repeat(60)}-x`;
+    const instances = [await instanceOf('kv', ns), await instanceOf('kv', 'other'), await instanceOf('kv2', ns), await instanceOf('kv', long)];
+    expect(instances.slice(0, 3)).toEqual([`${ns}.kv`, 'other.kv', `${ns}.kv2`]);
+    for (const instance of instances) expect(loadConfig({ KUBEVEND_POLICY_FILE: 'p.yaml', KUBEVEND_INSTANCE: instance }).instance).toBe(instance);
+  });
+
   it('when the chart is packaged, then its appVersion, the default image tag, is kubevend\'s version', async () => {
     const chart = parse(await readFile(join(chartDir, 'Chart.yaml'), 'utf8'));
     const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8'));

@@ -2,8 +2,9 @@ import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { parse } from 'yaml';
 import { createTestIssuer, githubClaims, type TestIssuer } from './helpers/ci-issuer.ts';
 import { createNamespace, createViewerServiceAccount, deleteNamespaces, kubeconfigForToken, kubectl, kubectlOk, unreachableKubeconfig } from './helpers/cluster.ts';
+import { managedLabels } from './helpers/instance.ts';
 import { scratchDir, startKubevend, type Kubevend } from './helpers/kubevend.ts';
-import { labelled, refusedWithin, saveKubeconfig } from './helpers/vended.ts';
+import { can, labelled, refusedWithin, saveKubeconfig } from './helpers/vended.ts';
 
 // Rollback, the reaper, the kill switch, rotation, several clusters and every output format.
 describe('the life of an issuance', () => {
@@ -181,12 +182,32 @@ describe('the life of an issuance', () => {
     await kubectlOk(['-n', ns, 'apply', '-f', '-'], {
       input: JSON.stringify({
         apiVersion: 'v1', kind: 'ServiceAccount',
-        metadata: { name: 'kv-stray', labels: { 'app.kubernetes.io/managed-by': 'kubevend', 'kubevend.io/issuance': 'zzzzzzzzzzzzzzzzzzzzzzzzzz' } },
+        metadata: { name: 'kv-stray', labels: { ...managedLabels, 'kubevend.io/issuance': 'zzzzzzzzzzzzzzzzzzzzzzzzzz' } },
       }),
     });
     const report = await kv.reaper.runOnce(new Date(Date.now() + 5 * 60_000));
     expect(report.strays).toBeGreaterThanOrEqual(1);
     expect((await kubectl(['-n', ns, 'get', 'serviceaccount', 'kv-stray'])).code).not.toBe(0);
+  });
+
+  it('when another installation shares the cluster, then each one\'s reaper removes only its own installation\'s credentials', async () => {
+    // Another installation: its own store, which knows nothing of this one's issuances.
+    const other = await startKubevend(scratch.dir, policy, { instance: `${managedLabels['kubevend.io/instance']}-other` });
+    try {
+      const mine = (await vend('acme/api')).json();
+      const theirs = (await vend('acme/api', {}, other)).json();
+      const mineConfig = await saveKubeconfig(scratch.dir, mine.kubeconfig);
+      const theirsConfig = await saveKubeconfig(scratch.dir, theirs.kubeconfig);
+      // Past the grace period, and past both credentials' ends: each one's objects are strays to the other's store.
+      const later = new Date(Date.now() + 3 * 3600_000);
+      await other.reaper.runOnce(later);
+      expect(await can(mineConfig, 'list', 'pods', ns)).toBe(true);
+      expect(await refusedWithin(theirsConfig, 20_000)).toBe(true);
+      await kv.reaper.runOnce(later);
+      expect(await refusedWithin(mineConfig, 20_000)).toBe(true);
+    } finally {
+      await other.close();
+    }
   });
 
   describe('output formats', () => {

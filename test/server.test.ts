@@ -109,4 +109,13 @@ describe('configuration from the environment', () => {
     expect(config).toMatchObject({ reaperIntervalSeconds: 60, durableTokenTimeoutSeconds: 120, auditRetentionSeconds: 400 * 86400 });
     expect(loadConfig({ KUBEVEND_POLICY_FILE: 'p.yaml', KUBEVEND_REAPER_INTERVAL: '0' }).reaperIntervalSeconds).toBe(0);
   });
+
+  it('when an installation is named, then it must be a label value; unnamed, it is "kubevend"', async () => {
+    const { loadConfig } = await import('../src/config.ts');
+    expect(loadConfig({ KUBEVEND_POLICY_FILE: 'p.yaml' }).instance).toBe('kubevend');
+    expect(loadConfig({ KUBEVEND_POLICY_FILE: 'p.yaml', KUBEVEND_INSTANCE: 'ci-prod.eu_1' }).instance).toBe('ci-prod.eu_1');
+    for (const bad of ['', '-prod', 'prod/eu', 'a'.repeat(64), 'prod,x=y']) {
+      expect(() => loadConfig({ KUBEVEND_POLICY_FILE: 'p.yaml', KUBEVEND_INSTANCE: bad }), bad).toThrow(/KUBEVEND_INSTANCE: must be a Kubernetes label value/);
+    }
+  });
 });

@@ -4,7 +4,7 @@
 //   node bench/baseline/direct-issue.ts CLIENT KUBECONFIG NAMESPACE SERVICE_ACCOUNT CONCURRENCY WARMUP AMOUNT MAX_SECONDS
 // Prints a LoadResult as JSON.
 import { createKubeGateway } from '../../src/kube/gateway.ts';
-import { anchorManifest } from '../../src/services/issuance-objects.ts';
+import { anchorManifest, DEFAULT_INSTANCE } from '../../src/services/issuance-objects.ts';
 import { newIssuanceId } from '../../src/services/issuance-id.ts';
 import type { LoadResult } from '../lib/stats.ts';
 import { expectStatus, kubeHttps } from './kube-https.ts';
@@ -49,7 +49,7 @@ async function run(total: number): Promise<LoadResult> {
   await Promise.all(Array.from({ length: Number(concurrency) }, async () => {
     while (issued < total && performance.now() < deadline) {
       issued++;
-      const manifest = anchorManifest({ issuanceId: newIssuanceId(), pipeline: 'web', namespace: namespace!, expiresAt: new Date(Date.now() + ttlSeconds * 1000) });
+      const manifest = anchorManifest({ instance: DEFAULT_INSTANCE, issuanceId: newIssuanceId(), pipeline: 'web', namespace: namespace!, expiresAt: new Date(Date.now() + ttlSeconds * 1000) });
       const t = performance.now();
       try {
         await issue(manifest);

@@ -1,6 +1,6 @@
 import { decodeJwt } from 'jose';
 import type { PolicyDecision } from './evaluate.ts';
-import { accessManifests, anchorManifest, durableTokenManifest, plannedObjects, serviceAccountOf, type IssuanceScope } from './issuance-objects.ts';
+import { accessManifests, anchorManifest, DEFAULT_INSTANCE, durableTokenManifest, plannedObjects, serviceAccountOf, type IssuanceScope } from './issuance-objects.ts';
 import type { KubeGateway, KubeManifest, ObjectRef } from './ports.ts';
 
 /** What one issuance put into one cluster. */
@@ -22,6 +22,8 @@ export interface IssuedAccess {
 export interface IssuanceEngineOptions {
   /** How long to wait for the token controller to fill a durable token. */
   durableTokenTimeoutMs?: number;
+  /** The installation whose label every object carries (KUBEVEND_INSTANCE). */
+  instance?: string;
   now?: () => Date;
 }
 
@@ -33,6 +35,7 @@ export interface IssuanceEngineOptions {
 export function createIssuanceEngine(kube: KubeGateway, options: IssuanceEngineOptions = {}) {
   const now = options.now ?? (() => new Date());
   const durableTimeout = options.durableTokenTimeoutMs ?? 30_000;
+  const instance = options.instance ?? DEFAULT_INSTANCE;
 
   async function deleteAll(cluster: string, objects: ObjectRef[]): Promise<void> {
     // Newest first: the token and bindings go before what they point at; the anchor goes last.
@@ -40,7 +43,7 @@ export function createIssuanceEngine(kube: KubeGateway, options: IssuanceEngineO
   }
 
   const scopeOf = (decision: PolicyDecision, issuanceId: string): IssuanceScope =>
-    ({ issuanceId, pipeline: decision.pipeline, namespace: decision.namespace, expiresAt: new Date(now().getTime() + decision.ttlSeconds * 1000) });
+    ({ instance, issuanceId, pipeline: decision.pipeline, namespace: decision.namespace, expiresAt: new Date(now().getTime() + decision.ttlSeconds * 1000) });
 
   return {
     deleteAll,

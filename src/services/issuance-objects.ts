@@ -2,16 +2,28 @@ import type { Access } from './evaluate.ts';
 import type { KubeManifest, ManagedKind, ObjectRef } from './ports.ts';
 
 // Names, labels and manifests of what kubevend creates for one issuance. Every object carries the
-// issuance id, the pipeline and its expiry, so revocation and the reaper find it by label alone.
+// installation, the issuance id, the pipeline and its expiry, so revocation and the reaper find it
+// by label alone.
 
 export const LABELS = {
   managedBy: 'app.kubernetes.io/managed-by',
   issuance: 'kubevend.io/issuance',
   pipeline: 'kubevend.io/pipeline',
   part: 'kubevend.io/part',
+  instance: 'kubevend.io/instance',
 } as const;
 export const EXPIRES_AT = 'kubevend.io/expires-at';
-export const MANAGED_SELECTOR = `${LABELS.managedBy}=kubevend`;
+
+/** The installation of kubevend unless KUBEVEND_INSTANCE names another. */
+export const DEFAULT_INSTANCE = 'kubevend';
+
+/**
+ * The objects one installation manages. Its reaper sweeps these and no others: another
+ * installation's objects, which its own store does not know, are not strays.
+ */
+export function managedSelector(instance: string): string {
+  return `${LABELS.managedBy}=kubevend,${LABELS.instance}=${instance}`;
+}
 
 export type Part = 'anchor' | 'service-account' | 'role' | 'binding' | 'token';
 
@@ -19,6 +31,8 @@ export type Part = 'anchor' | 'service-account' | 'role' | 'binding' | 'token';
 export const MANAGED_KINDS: ManagedKind[] = ['Secret', 'RoleBinding', 'ClusterRoleBinding', 'Role', 'ClusterRole', 'ServiceAccount'];
 
 export interface IssuanceScope {
+  /** The installation: KUBEVEND_INSTANCE. */
+  instance: string;
   issuanceId: string;
   pipeline: string;
   namespace: string;
@@ -35,7 +49,10 @@ function metadata(scope: IssuanceScope, part: Part, name: string, namespaced: bo
   return {
     name,
     ...(namespaced ? { namespace: scope.namespace } : {}),
-    labels: { [LABELS.managedBy]: 'kubevend', [LABELS.issuance]: scope.issuanceId, [LABELS.pipeline]: scope.pipeline, [LABELS.part]: part },
+    labels: {
+      [LABELS.managedBy]: 'kubevend', [LABELS.instance]: scope.instance, [LABELS.issuance]: scope.issuanceId,
+      [LABELS.pipeline]: scope.pipeline, [LABELS.part]: part,
+    },
     annotations: { [EXPIRES_AT]: scope.expiresAt.toISOString() },
     // Namespaced objects go with their anchor; cluster-scoped ones cannot have a namespaced owner.
     ...(owner && namespaced ? { ownerReferences: [{ apiVersion: 'v1', kind: 'Secret', name: owner.name, uid: owner.uid, blockOwnerDeletion: false }] } : {}),

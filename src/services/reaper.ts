@@ -1,6 +1,6 @@
 import { Problem } from '../errors.ts';
 import type { Issuance, Store } from '../store/ports.ts';
-import { EXPIRES_AT, LABELS, MANAGED_KINDS, MANAGED_SELECTOR } from './issuance-objects.ts';
+import { DEFAULT_INSTANCE, EXPIRES_AT, LABELS, MANAGED_KINDS, managedSelector } from './issuance-objects.ts';
 import { noTelemetry, type KubeGateway, type ManagedObject, type PolicySource, type ServiceLogger, type Telemetry } from './ports.ts';
 import { deleteIssuanceObjects } from './revoke.ts';
 
@@ -21,6 +21,8 @@ export interface ReaperDeps {
   /** Audit records older than this are pruned; 0 keeps them all. */
   auditRetentionMs?: number;
   telemetry?: Telemetry;
+  /** The installation (KUBEVEND_INSTANCE): the sweep looks at its objects only. */
+  instance?: string;
 }
 
 /** A pending issuance older than this was abandoned by a process that died; younger ones may be under way. */
@@ -31,7 +33,7 @@ const GRACE_MS = 2 * 60_000;
  * labels, not in memory, so it picks up after a restart; every step is idempotent (state changes
  * succeed for one caller only, deletes of what is gone are no-ops), so several replicas may run it.
  */
-export function createReaper({ policy, kube, store, logger, auditRetentionMs = 0, telemetry = noTelemetry }: ReaperDeps) {
+export function createReaper({ policy, kube, store, logger, auditRetentionMs = 0, telemetry = noTelemetry, instance = DEFAULT_INSTANCE }: ReaperDeps) {
   const facts = (i: Issuance) => ({
     issuanceId: i.id, pipeline: i.pipeline, cluster: i.cluster, namespace: i.namespace,
     serviceAccount: i.serviceAccount, tokenKind: i.tokenKind, objects: i.objects,
@@ -47,12 +49,12 @@ export function createReaper({ policy, kube, store, logger, auditRetentionMs = 0
     }
   }
 
-  /** Belt and braces: labelled objects whose issuance the store does not know, or has ended. */
+  /** Belt and braces: this installation's objects whose issuance the store does not know, or has ended. */
   async function sweep(cluster: string, now: Date, report: ReapReport): Promise<void> {
     for (const kind of MANAGED_KINDS) {
       let objects: ManagedObject[];
       try {
-        objects = await kube.list(cluster, [kind], MANAGED_SELECTOR);
+        objects = await kube.list(cluster, [kind], managedSelector(instance));
       } catch (err) {
         // A least-privilege deployment may not list every kind; the store-driven passes still run.
         if (err instanceof Problem && err.code === 'kube_forbidden') continue;

@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { createReaper, type Reaper } from '../../src/services/reaper.ts';
 import { openStore } from '../../src/store/open.ts';
 import type { Store } from '../../src/store/ports.ts';
+import { testInstance } from './instance.ts';
 
 export interface Kubevend {
   app: FastifyInstance;
@@ -44,7 +45,7 @@ export async function scratchDir(): Promise<{ dir: string; cleanup: () => Promis
 export async function startKubevend(
   dir: string,
   policy: unknown,
-  options: { store?: Store; file?: string; durableTokenTimeoutMs?: number; auditRetentionMs?: number; maxInFlight?: number } = {},
+  options: { store?: Store; file?: string; durableTokenTimeoutMs?: number; auditRetentionMs?: number; maxInFlight?: number; instance?: string } = {},
 ): Promise<Kubevend> {
   const policyFile = options.file ?? join(dir, `policy-${Date.now()}.yaml`);
   await writeFile(policyFile, stringify(policy));
@@ -67,11 +68,15 @@ export async function startKubevend(
     policy: watcher, kube, store, metrics, logger, fingerprintKey,
     ...(options.durableTokenTimeoutMs ? { durableTokenTimeoutMs: options.durableTokenTimeoutMs } : {}),
     ...(options.maxInFlight ? { maxInFlight: options.maxInFlight } : {}),
+    instance: options.instance ?? testInstance,
   });
   await app.ready();
   return {
     app, policy: watcher, policyFile, metrics, store, logs, fingerprintKey, dbFile,
-    reaper: createReaper({ policy: watcher, kube, store, logger, telemetry: metrics.telemetry, ...(options.auditRetentionMs ? { auditRetentionMs: options.auditRetentionMs } : {}) }),
+    reaper: createReaper({
+      policy: watcher, kube, store, logger, telemetry: metrics.telemetry, instance: options.instance ?? testInstance,
+      ...(options.auditRetentionMs ? { auditRetentionMs: options.auditRetentionMs } : {}),
+    }),
     close: async () => {
       watcher.close();
       await app.close();

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { testInstance } from './instance.ts';
 
 const serverEntry = join(import.meta.dirname, '..', '..', 'src', 'server.ts');
 
@@ -24,7 +25,7 @@ export function startServer(env: Record<string, string>, options: { entry?: stri
   const database = { KUBEVEND_DATABASE_URL: `sqlite://${join(dirname(env.KUBEVEND_POLICY_FILE ?? tmpdir()), `server-${process.pid}-${databases++}.db`)}` };
   const child = spawn(process.execPath, [options.entry ?? serverEntry], {
     ...(options.cwd ? { cwd: options.cwd } : {}),
-    env: { ...process.env, KUBEVEND_PORT: '0', ...database, ...env },
+    env: { ...process.env, KUBEVEND_PORT: '0', KUBEVEND_INSTANCE: testInstance, ...database, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

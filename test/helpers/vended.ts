@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { kubectl } from './cluster.ts';
+import { testInstance } from './instance.ts';
 
 /** Saves a vended kubeconfig as a CI job would. */
 export async function saveKubeconfig(dir: string, text: string): Promise<string> {
@@ -34,9 +35,14 @@ export async function refusedWithin(kubeconfig: string, ms: number): Promise<boo
   }
 }
 
-/** Names of objects of these kinds that carry the label selector, in every namespace. */
+/**
+ * Names of objects of these kinds that carry the label selector, in every namespace, made by this
+ * test file's installation: other files, running at once, make and remove objects of pipelines
+ * with the same names.
+ */
 export async function labelled(selector: string, kinds = 'secrets,serviceaccounts,roles,rolebindings'): Promise<string[]> {
-  const namespaced = await kubectl(['get', kinds, '-A', '-l', selector, '-o', 'name']);
-  const cluster = await kubectl(['get', 'clusterroles,clusterrolebindings', '-l', selector, '-o', 'name']);
+  const own = `${selector},kubevend.io/instance=${testInstance}`;
+  const namespaced = await kubectl(['get', kinds, '-A', '-l', own, '-o', 'name']);
+  const cluster = await kubectl(['get', 'clusterroles,clusterrolebindings', '-l', own, '-o', 'name']);
   return `${namespaced.stdout}${cluster.stdout}`.split('\n').filter(Boolean);
 }

@@ -7,6 +7,8 @@
 - { name: KUBEVEND_REAPER_INTERVAL, value: {{ .Values.config.reaperInterval | toString | quote }} }
 - { name: KUBEVEND_AUDIT_RETENTION, value: {{ .Values.config.auditRetention | toString | quote }} }
 - { name: KUBEVEND_DURABLE_TOKEN_TIMEOUT, value: {{ .Values.config.durableTokenTimeout | toString | quote }} }
+{{- /* The installation: releases that share a cluster must not sweep each other's objects. */}}
+- { name: KUBEVEND_INSTANCE, value: {{ printf "%s.%s" .Release.Namespace .Release.Name | trunc 63 | trimSuffix "-" | trimSuffix "." | quote }} }
 {{- if eq .Values.storage.type "sqlite" }}
 - { name: KUBEVEND_DATABASE_URL, value: sqlite:///var/lib/kubevend/kubevend.db }
 {{- else }}
