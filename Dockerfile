@@ -34,8 +34,8 @@ COPY package.json ./
 # Numeric, so that Kubernetes can verify runAsNonRoot (uid 1000 is the base image's `node` user).
 USER 1000:1000
 # As the user kubevend runs as: Node keeps each user's compile cache apart.
-RUN node dist/cli/warm-compile-cache.js
+RUN node dist/server/cli/warm-compile-cache.js
 VOLUME ["/var/lib/kubevend"]
 EXPOSE 8080
 # No HEALTHCHECK: Kubernetes probes /healthz and /readyz.
-CMD ["node", "--max-semi-space-size=2", "--no-maglev", "dist/server.js"]
+CMD ["node", "--max-semi-space-size=2", "--no-maglev", "dist/server/server.js"]

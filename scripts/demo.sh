@@ -60,7 +60,7 @@ say "3. Starting kubevend on http://127.0.0.1:$port"
 (cd "$root" && npm run --silent build)
 rm -f "$dir/kubevend.db"*
 KUBEVEND_POLICY_FILE="$dir/policy.yaml" KUBEVEND_PORT=$port KUBEVEND_DATABASE_URL="sqlite://$dir/kubevend.db" \
-  node "$root/dist/server.js" > "$dir/kubevend.log" 2>&1 &
+  node "$root/dist/server/server.js" > "$dir/kubevend.log" 2>&1 &
 kubevend_pid=$!
 for _ in $(seq 1 50); do curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
 curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null || { echo "kubevend did not start:"; cat "$dir/kubevend.log"; exit 1; }

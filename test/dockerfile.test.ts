@@ -12,7 +12,7 @@ import { can, refusedWithin, saveKubeconfig } from './helpers/vended.ts';
 
 // What can be checked of the image without a container engine: that the Dockerfile builds with the
 // scripts package.json defines, and that what its stages put into the image (package.json, the
-// production dependencies `npm ci --omit=dev` installs, the compiled dist/) starts and serves.
+// production dependencies `npm ci --omit=dev` installs, the built dist/) starts and serves.
 // The stages are followed on this machine: COPY copies, RUN runs. Not checked: the base image and
 // its Node.js, the user and file ownership, the read-only root filesystem, the volume; and the build
 // stage's `npm ci` is stood in for by this checkout's node_modules, installed from the same lock.
@@ -110,7 +110,7 @@ describe('the Dockerfile', () => {
       }));
       server = startServer({
         ...envOf(final!), KUBEVEND_HOST: '127.0.0.1', KUBEVEND_POLICY_FILE: policyFile, KUBEVEND_DATABASE_URL: `sqlite://${join(scratch.dir, 'kubevend.db')}`,
-      }, { entry: join(image, 'dist', 'server.js'), cwd: image });
+      }, { entry: join(image, pkg.scripts.start!.split(' ').at(-1)!), cwd: image });
     }, 300_000);
 
     afterAll(async () => {

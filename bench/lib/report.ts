@@ -173,7 +173,7 @@ function sections(r: Results): string[] {
     const all = (list: number[]) => list.map((v) => v.toFixed(0)).join(', ');
     out.push('## 6. Start-up', '', `Spawn to the first 200 from \`/readyz\` of the built server with \`npm start\`'s options, ${st.times} starts of each variant in alternation, each on a new SQLite file (schema created at start).`, '',
       '| variant | p50 ms | max ms | every start, ms | RSS MB at ready, at most |', '| --- | --- | --- | --- | --- |',
-      `| compile cache filled beforehand by \`dist/cli/warm-compile-cache.js\` (as the image) | ${ms(st.built.p50)} | ${ms(st.built.max)} | ${all(st.built.all)} | ${ms(st.built.rssMb)} |`,
+      `| compile cache filled beforehand by \`dist/server/cli/warm-compile-cache.js\` (as the image) | ${ms(st.built.p50)} | ${ms(st.built.max)} | ${all(st.built.all)} | ${ms(st.built.rssMb)} |`,
       `| \`NODE_DISABLE_COMPILE_CACHE=1\` | ${ms(st.noCompileCache.p50)} | ${ms(st.noCompileCache.max)} | ${all(st.noCompileCache.all)} | ${ms(st.noCompileCache.rssMb)} |`, '');
   }
   return out;

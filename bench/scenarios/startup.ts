@@ -6,7 +6,7 @@ import { summarise } from '../lib/stats.ts';
 
 // 6. From spawning the process to the first 200 from /readyz for the built server, as `npm start`
 // runs it; each start on a new SQLite file, so it includes creating the schema. `built`: with
-// Node's compile cache in a directory filled beforehand by dist/cli/warm-compile-cache.js, as the
+// Node's compile cache in a directory filled beforehand by dist/server/cli/warm-compile-cache.js, as the
 // image does at build time. `noCompileCache`: NODE_DISABLE_COMPILE_CACHE=1, every module compiled
 // at every start. The two alternate.
 

@@ -18,7 +18,7 @@ let databases = 0;
 
 /**
  * kubevend as it runs in production: `src/server.ts` (or another entry, such as a built
- * `dist/server.js`) in a process of its own, configured by env.
+ * `dist/server/server.js`) in a process of its own, configured by env.
  */
 export function startServer(env: Record<string, string>, options: { entry?: string; cwd?: string } = {}): ServerProcess {
   // A database of its own beside the policy unless one is named, never in the work tree.
