@@ -61,6 +61,17 @@ describe('the gateway\'s connections to the API server', () => {
     expect((await gateway.create('local', secret('after'))).uid).toMatch(/^[0-9a-f-]{36}$/);
   });
 
+  it('when more objects carry the label than one page holds, then the list pages through all of them and no others', async () => {
+    const gateway = createKubeGateway([{ name: 'local', kubeconfig }], { listPageSize: 2 });
+    const labelled = (name: string, value: string): KubeManifest => ({ ...secret(name), metadata: { ...secret(name).metadata, labels: { 'kubevend-test/page': value } } });
+    const made = await Promise.all(['p1', 'p2', 'p3', 'p4', 'p5'].map((name) => gateway.create('local', labelled(name, ns))));
+    await gateway.create('local', labelled('other', `${ns}-other`));
+    const listed = [];
+    for await (const page of gateway.list('local', 'Secret', `kubevend-test/page=${ns}`)) listed.push(...page);
+    expect(listed.map((o) => o.name).sort()).toEqual(['p1', 'p2', 'p3', 'p4', 'p5']);
+    expect(listed.map((o) => o.uid).sort()).toEqual(made.map((m) => m.uid).sort());
+  });
+
   it('when the API server\'s address is an IPv6 literal, then the gateway dials that address', async () => {
     // Nothing listens on port 1 of the IPv6 loopback: the call fails there, not in a name lookup of "[::1]".
     const config = parse(await readFile(kubeconfig, 'utf8'));

@@ -35,7 +35,7 @@ export function nullKubeGateway(): KubeGateway {
     }),
     create: async () => ({ uid: randomUUID(), resourceVersion: `${resourceVersion++}` }),
     delete: async () => true,
-    list: async () => [],
+    list: async function* () {},
     waitForSecretToken: async (_cluster, namespace) => serviceAccountToken(namespace, 'deployer', 86_400),
     version: async () => 'v1.37.2',
   };

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { ApiException, KubeConfig } from '@kubernetes/client-node';
 import { Problem } from '../errors.ts';
 import type { ClusterPolicy } from '../policy/schema.ts';
-import { noTelemetry, type ClusterEndpoint, type KubeGateway, type ManagedKind, type Telemetry } from '../services/ports.ts';
+import { noTelemetry, type ClusterEndpoint, type KubeGateway, type ManagedKind, type ManagedObject, type Telemetry } from '../services/ports.ts';
 import { reuseConnections } from './connections.ts';
 import { kubeProblem } from './problems.ts';
 import { restCall } from './rest.ts';
@@ -13,8 +13,12 @@ interface ClusterClient {
   endpoint: ClusterEndpoint;
 }
 
+/** Objects a list call asks for at once, unless told otherwise. */
+const LIST_PAGE = 500;
+
 /** What a list answers with, in the fields kubevend reads. */
 interface ObjectList {
+  metadata?: { continue?: string };
   items: {
     metadata: { name: string; namespace?: string; uid: string; labels?: Record<string, string>; annotations?: Record<string, string>; creationTimestamp?: string };
   }[];
@@ -42,10 +46,14 @@ const plurals: Record<ManagedKind, string> = {
 const DEFAULT_CALL_TIMEOUT_MS = 15_000;
 
 /** The only place kubevend talks to Kubernetes: one client per named cluster. */
-export function createKubeGateway(clusters: ClusterPolicy[], options: { callTimeoutMs?: number; telemetry?: Telemetry } = {}): KubeGateway {
+export function createKubeGateway(
+  clusters: ClusterPolicy[],
+  options: { callTimeoutMs?: number; telemetry?: Telemetry; listPageSize?: number } = {},
+): KubeGateway {
   const telemetry = options.telemetry ?? noTelemetry;
   const clients = new Map(clusters.map((c) => [c.name, clusterClient(c)]));
   const timeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+  const pageSize = options.listPageSize ?? LIST_PAGE;
   const client = (name: string): ClusterClient => {
     const found = clients.get(name);
     if (!found) throw new Problem('cluster_unknown', `no cluster named "${name}" is configured`);
@@ -108,11 +116,17 @@ export function createKubeGateway(clusters: ClusterPolicy[], options: { callTime
         }
       }),
 
-    list: (cluster, kinds, labelSelector) =>
-      call(cluster, 'list', `objects labelled ${labelSelector} in cluster "${cluster}"`, async () => {
-        const lists = await Promise.all(kinds.map(async (kind) => {
-          const answer = await restCall(client(cluster).kc, 'GET', `${collection(kind)}?labelSelector=${encodeURIComponent(labelSelector)}`);
-          return (answer.body as unknown as ObjectList).items.map(({ metadata }) => ({
+    list: (cluster, kind, labelSelector) => ({
+      // Page by page, each page dealt with before the next is fetched: a whole list of Secrets
+      // (with their managed fields) can be tens of MB of JSON, of which a few fields are kept.
+      async *[Symbol.asyncIterator]() {
+        let next: string | undefined;
+        do {
+          const query = `labelSelector=${encodeURIComponent(labelSelector)}&limit=${pageSize}${next ? `&continue=${encodeURIComponent(next)}` : ''}`;
+          const page = await call(cluster, 'list', `${kind} objects labelled ${labelSelector} in cluster "${cluster}"`, async () =>
+            (await restCall(client(cluster).kc, 'GET', `${collection(kind)}?${query}`)).body as unknown as ObjectList);
+          next = page.metadata?.continue || undefined;
+          yield page.items.map(({ metadata }): ManagedObject => ({
             kind,
             name: metadata.name,
             ...(metadata.namespace ? { namespace: metadata.namespace } : {}),
@@ -121,9 +135,9 @@ export function createKubeGateway(clusters: ClusterPolicy[], options: { callTime
             annotations: metadata.annotations ?? {},
             createdAt: new Date(metadata.creationTimestamp ?? 0),
           }));
-        }));
-        return lists.flat();
-      }),
+        } while (next);
+      },
+    }),
 
     version: (cluster) =>
       call(cluster, 'version', `the version of cluster "${cluster}"`, async () =>

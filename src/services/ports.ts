@@ -68,8 +68,11 @@ export interface KubeGateway {
   create(cluster: string, manifest: KubeManifest): Promise<{ uid: string; resourceVersion: string }>;
   /** Deletes the object; false when it was already gone. */
   delete(cluster: string, ref: ObjectRef): Promise<boolean>;
-  /** Every object of these kinds, in all namespaces, that carries the label selector. */
-  list(cluster: string, kinds: ManagedKind[], labelSelector: string): Promise<ManagedObject[]>;
+  /**
+   * Every object of this kind, in all namespaces, that carries the label selector, a page at a time:
+   * a page is fetched when the one before has been dealt with.
+   */
+  list(cluster: string, kind: ManagedKind, labelSelector: string): AsyncIterable<ManagedObject[]>;
   /**
    * Waits, by watching, until the token controller fills a `kubernetes.io/service-account-token`
    * Secret created at `resourceVersion`; answers the token.

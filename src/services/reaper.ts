@@ -52,23 +52,25 @@ export function createReaper({ policy, kube, store, logger, auditRetentionMs = 0
   /** Belt and braces: this installation's objects whose issuance the store does not know, or has ended. */
   async function sweep(cluster: string, now: Date, report: ReapReport): Promise<void> {
     for (const kind of MANAGED_KINDS) {
-      let objects: ManagedObject[];
       try {
-        objects = await kube.list(cluster, [kind], managedSelector(instance));
+        for await (const page of kube.list(cluster, kind, managedSelector(instance))) {
+          for (const object of page) await sweepOne(cluster, object, now, report);
+        }
       } catch (err) {
         // A least-privilege deployment may not list every kind; the store-driven passes still run.
         if (err instanceof Problem && err.code === 'kube_forbidden') continue;
         throw err;
       }
-      for (const object of objects) {
-        const id = object.labels[LABELS.issuance];
-        const expired = Date.parse(object.annotations[EXPIRES_AT] ?? '') + GRACE_MS <= now.getTime();
-        if (!id || (!expired && now.getTime() - object.createdAt.getTime() < GRACE_MS)) continue;
-        const issuance = await store.issuances.get(id);
-        if (issuance && (issuance.state === 'active' || issuance.state === 'pending') && !expired) continue;
-        if (await kube.delete(cluster, object)) report.strays++;
-      }
     }
+  }
+
+  async function sweepOne(cluster: string, object: ManagedObject, now: Date, report: ReapReport): Promise<void> {
+    const id = object.labels[LABELS.issuance];
+    const expired = Date.parse(object.annotations[EXPIRES_AT] ?? '') + GRACE_MS <= now.getTime();
+    if (!id || (!expired && now.getTime() - object.createdAt.getTime() < GRACE_MS)) return;
+    const issuance = await store.issuances.get(id);
+    if (issuance && (issuance.state === 'active' || issuance.state === 'pending') && !expired) return;
+    if (await kube.delete(cluster, object)) report.strays++;
   }
 
   return {
