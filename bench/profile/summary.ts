@@ -26,9 +26,11 @@ export interface ProfileSummary {
 }
 
 function place(functionName: string, url: string): string {
-  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1];
+  // A package, in node_modules or (the modules the build copies) in vendor/.
+  const pkg = /\/(?:node_modules|vendor)\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1];
   if (pkg) return pkg;
-  const own = /\/(src|bench)\/(.*)$/.exec(url);
+  // The project's own: from the last src/ or bench/ in the path (the bench builds under bench/).
+  const own = /^.*\/(src|bench)\/(.*)$/.exec(url);
   if (own) return `${own[1]}/${own[2]!.split('/').slice(0, -1).join('/') || '.'}`;
   if (url.startsWith('node:')) return url.replace(/^node:internal\//, 'node:');
   if (functionName === '(garbage collector)') return 'GC';
