@@ -91,6 +91,20 @@ describe('kubevend with the Helm chart\'s RBAC', () => {
     expect(await labelled('kubevend.io/pipeline=bind-view-cluster')).toEqual([]);
   });
 
+  it('when sweep is not enabled, then the reaper still removes expired credentials, and reports no error for the lists it may not make', async () => {
+    const noSweep = await installRbac(scratch.dir, system, ['--set-json', `rbac.namespaces=["${narrowWork}"]`]);
+    const kv = await startKubevend(scratch.dir, modePolicy(ci, noSweep, narrowWork));
+    try {
+      const res = await vend(kv, ci, 'existing');
+      expect(res.statusCode, res.body).toBe(201);
+      const report = await kv.reaper.runOnce(new Date(Date.now() + 3 * 3600_000));
+      expect(report).toMatchObject({ expired: 1, errors: 0 });
+      expect((await kv.store.issuances.get(res.json().issuanceId))?.state).toBe('expired');
+    } finally {
+      await kv.close();
+    }
+  });
+
   it('when sweep is enabled, then the reaper finds and removes a labelled object no record names', async () => {
     await kubectlOk(['-n', narrowWork, 'create', 'serviceaccount', 'kv-stray']);
     await kubectlOk(['-n', narrowWork, 'label', 'serviceaccount', 'kv-stray',
