@@ -140,8 +140,11 @@ export function createKubeGateway(
     }),
 
     version: (cluster) =>
-      call(cluster, 'version', `the version of cluster "${cluster}"`, async () =>
-        String((await restCall(client(cluster).kc, 'GET', '/version')).body.gitVersion)),
+      call(cluster, 'version', `the version of cluster "${cluster}"`, async () => {
+        const { gitVersion } = (await restCall(client(cluster).kc, 'GET', '/version')).body;
+        if (typeof gitVersion !== 'string') throw new Problem('kube_error', `the version answer of cluster "${cluster}" holds no gitVersion`);
+        return gitVersion;
+      }),
 
     async waitForSecretToken(cluster, namespace, name, resourceVersion, waitMs) {
       const started = performance.now();
