@@ -16,7 +16,7 @@ export interface BenchContext {
   /** URL of the PostgreSQL database the run may create other databases through. */
   databaseUrl: string;
   ci: CiIssuer;
-  /** src/ and bench/servers/ compiled, as production runs them. */
+  /** The server and bench/servers/ built as `npm run build` builds the server (lib/build.ts). */
   built: BuiltEntries;
   /** Wall-clock time (ms) by which the run should be done; long steps cut themselves short. */
   deadline: number;

@@ -8,7 +8,7 @@ import { prepareNamespace, scratch, type BenchContext } from './context.ts';
 import { startNode, type Child } from './process.ts';
 import { freePorts } from './services.ts';
 
-// kubevend processes of the run: the real server or a bench entry, compiled (ctx.built), configured
+// kubevend processes of the run: the real server or a bench entry, built (ctx.built), configured
 // by environment as in production, each with a SQLite file (or database) of its own.
 
 const root = join(import.meta.dirname, '..', '..');
@@ -39,7 +39,7 @@ export async function writePolicy(dir: string, ci: CiIssuer, kubeconfig: string,
 
 /**
  * The Node options `npm start` runs kubevend with (package.json's start script, as the Dockerfile's
- * CMD), so that compiled entries run as production does; BENCH_NODE_ARGS (space-separated) replaces
+ * CMD), so that built entries run as production does; BENCH_NODE_ARGS (space-separated) replaces
  * them, to compare settings.
  */
 export function launchArgs(): string[] {
@@ -95,7 +95,7 @@ function readyz(url: string): Promise<boolean> {
 }
 
 /**
- * The real server (compiled, as `npm start` runs it) issuing into a namespace of its own,
+ * The real server (built, as `npm start` runs it) issuing into a namespace of its own,
  * `bench-NAME`, with a SQLite file and a log named after it.
  */
 export async function startRealServer(ctx: BenchContext, name: string): Promise<{ kubevend: KubevendProcess; namespace: string }> {

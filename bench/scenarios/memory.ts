@@ -54,8 +54,8 @@ async function issueInSteps(ctx: BenchContext, name: string, step: number, steps
 }
 
 /**
- * The real server (built, as `npm start` runs it, with the parts of @kubernetes/client-node it uses) against the API
- * server: resident memory when ready and after short-lived issuances; read from /proc.
+ * The real server (built, as `npm start` runs it, with the parts of @kubernetes/client-node it uses)
+ * against the API server: resident memory when ready and after short-lived issuances; read from /proc.
  */
 async function realServer(ctx: BenchContext, amount: number) {
   const { kubevend } = await startRealServer(ctx, 'memory-server');
