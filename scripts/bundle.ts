@@ -3,8 +3,8 @@
 // copies of only those modules of @kubernetes/client-node that kubevend uses. client-node's package
 // re-exports its generated API clients and some 900 model modules, which its kubeconfig loader
 // imports too; kubevend uses none of them (src/kube/rest.ts makes its calls). Leaving them out took
-// the bench's real server from 165 to 126.5 MB when ready, and its start's p50 from 1.01 to 0.90 s
-// with the compile cache. Every other package stays an import from node_modules, as it was.
+// the bench's real server from 165 to 126.5 MB when ready (its start's p50 went from 1.01 to 0.90 s,
+// on a less busy machine). Every other package stays an import from node_modules, as it was.
 // Modules stay apart because one single module cost more CPU an issuance than the same code in
 // modules (1.45 to 1.71 against 1.27 to 1.59 ms in quick service-bound runs; apart: 1.31 to 1.33).
 import { existsSync, realpathSync } from 'node:fs';
