@@ -25,12 +25,20 @@ export interface ProfileSummary {
   ownInclusive: Shares;
 }
 
+/**
+ * The built server (`dist/server/`, or `build/server/` in the bench's scratch) holds src/'s modules at
+ * the same paths under server/: named as src/ here, as in the bench's own builds.
+ */
+function ownPath(url: string): string {
+  return url.replace(/\/(?:dist|build)\/server\/(?!vendor\/)/, '/src/');
+}
+
 function place(functionName: string, url: string): string {
   // A package, in node_modules or (the modules the build copies) in vendor/.
   const pkg = /\/(?:node_modules|vendor)\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1];
   if (pkg) return pkg;
   // The project's own: from the last src/ or bench/ in the path (the bench builds under bench/).
-  const own = /^.*\/(src|bench)\/(.*)$/.exec(url);
+  const own = /^.*\/(src|bench)\/(.*)$/.exec(ownPath(url));
   if (own) return `${own[1]}/${own[2]!.split('/').slice(0, -1).join('/') || '.'}`;
   if (url.startsWith('node:')) return url.replace(/^node:internal\//, 'node:');
   if (functionName === '(garbage collector)') return 'GC';
@@ -47,7 +55,7 @@ export async function summariseProfile(file: string, top = 15): Promise<ProfileS
   const ownInclusive = new Map<string, number>();
   const add = (map: Map<string, number>, key: string, us: number) => map.set(key, (map.get(key) ?? 0) + us);
   const frameName = ({ functionName, url, lineNumber }: ProfileNode['callFrame']) =>
-    `${functionName || '(anonymous)'} ${url.replace(/^.*\/(node_modules|src|bench)\//, '$1/')}:${lineNumber + 1}`;
+    `${functionName || '(anonymous)'} ${ownPath(url).replace(/^.*\/(node_modules|src|bench)\//, '$1/')}:${lineNumber + 1}`;
   let busy = 0;
   profile.samples.forEach((id, i) => {
     const us = profile.timeDeltas[i] ?? 0;
@@ -59,7 +67,7 @@ export async function summariseProfile(file: string, top = 15): Promise<ProfileS
     const seen = new Set<string>();
     for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
       const callFrame = byId.get(at)!.callFrame;
-      if (/\/src\//.test(callFrame.url)) seen.add(frameName(callFrame));
+      if (/\/src\//.test(ownPath(callFrame.url))) seen.add(frameName(callFrame));
     }
     for (const key of seen) add(ownInclusive, key, us);
   });
