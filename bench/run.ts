@@ -30,7 +30,7 @@ const stops: (() => Promise<void>)[] = [];
 async function cleanup(): Promise<void> {
   killAll();
   await Promise.all(stops.map((stop) => stop()));
-  await rm(dir, { recursive: true, force: true });
+  if (!process.env.BENCH_KEEP) await rm(dir, { recursive: true, force: true });
 }
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => void cleanup().finally(() => process.exit(130)));
