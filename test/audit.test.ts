@@ -5,6 +5,7 @@ import { createTestIssuer, githubClaims, type TestIssuer } from './helpers/ci-is
 import { createNamespace, createViewerServiceAccount, deleteNamespaces } from './helpers/cluster.ts';
 import { scratchDir, startKubevend, type Kubevend } from './helpers/kubevend.ts';
 import { tokenOf } from './helpers/vended.ts';
+import { auditRecordSchema } from '../src/routes/audit/schema.ts';
 
 // The ledger answers "who holds what, since when, granted by which rule, and was it revoked?".
 describe('GET /v1/audit and the ledger', () => {
@@ -114,6 +115,15 @@ describe('GET /v1/audit and the ledger', () => {
     const lines = res.body.trim().split('\n').map((l) => JSON.parse(l));
     expect(lines.length).toBe((await audit('?pipeline=web&limit=500')).json().items.length);
     expect(lines.every((r) => r.pipeline === 'web')).toBe(true);
+  });
+
+  it('when records are served, then a page and the stream both hold exactly the documented fields of each', async () => {
+    const strict = auditRecordSchema.extend({ claims: auditRecordSchema.shape.claims.strict() }).strict();
+    const page = (await audit('?limit=500')).json().items as object[];
+    const stream = (await audit('', { accept: 'application/x-ndjson' })).body.trim().split('\n').map((l) => JSON.parse(l) as object);
+    expect(page.length).toBeGreaterThan(3);
+    expect(stream).toEqual(page);
+    for (const record of page) expect(strict.parse(record)).toEqual(record);
   });
 
   it('when filters or cursors are bad, then the answer is a 400 problem', async () => {

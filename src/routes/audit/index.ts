@@ -14,6 +14,10 @@ export const auditRoutes: FastifyPluginAsyncZod<{ authenticator: Authenticator; 
   const caller = (authorization: string | undefined) => authenticator.verify(bearerToken(authorization));
 
   app.get('/v1/audit', {
+    // A page is the store's records, typed and built field by field (auditRecordView), as the
+    // NDJSON stream is: written as JSON without a zod pass, which allocated some 400 KB more for a
+    // page of 100 records and so brought V8's full collections sooner.
+    serializerCompiler: () => (data) => JSON.stringify(data),
     schema: {
       ...common,
       summary: 'The audit ledger, newest first (operators: auditor or admin)',

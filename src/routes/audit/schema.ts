@@ -61,6 +61,18 @@ export const verificationSchema = z.object({
   detail: z.string().optional(),
 }).meta({ id: 'ChainVerification' });
 
+/**
+ * A record as the API shows it, field by field: it is written without a zod pass (see the routes),
+ * so nothing the store's record may hold besides these reaches a caller.
+ */
 export function auditRecordView(r: AuditRecord): z.input<typeof auditRecordSchema> {
-  return { ...r, time: r.time.toISOString() };
+  return {
+    id: r.id, time: r.time.toISOString(), kind: r.kind, outcome: r.outcome, requestId: r.requestId,
+    reasonCode: r.reasonCode, reason: r.reason, clientAddress: r.clientAddress, issuer: r.issuer,
+    claims: r.claims, pipeline: r.pipeline, grant: r.grant, cluster: r.cluster, namespace: r.namespace,
+    serviceAccount: r.serviceAccount, objects: r.objects, requestedTtlSeconds: r.requestedTtlSeconds,
+    actualTtlSeconds: r.actualTtlSeconds, audiences: r.audiences, tokenKind: r.tokenKind,
+    kubeTokenJti: r.kubeTokenJti, tokenFingerprint: r.tokenFingerprint, issuanceId: r.issuanceId,
+    prevHash: r.prevHash, hash: r.hash,
+  };
 }
