@@ -63,7 +63,8 @@ export const verificationSchema = z.object({
 
 /**
  * A record as the API shows it, field by field: it is written without a zod pass (see the routes),
- * so nothing the store's record may hold besides these reaches a caller.
+ * so no other field the store's record may come to hold reaches a caller. The claims are the ones
+ * the ledger keeps (auditClaims) when it writes a record.
  */
 export function auditRecordView(r: AuditRecord): z.input<typeof auditRecordSchema> {
   return {
