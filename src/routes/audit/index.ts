@@ -15,8 +15,8 @@ export const auditRoutes: FastifyPluginAsyncZod<{ authenticator: Authenticator; 
 
   app.get('/v1/audit', {
     // A page is the store's records, typed and built field by field (auditRecordView), as the
-    // NDJSON stream is: written as JSON without a zod pass, which allocated some 400 KB more for a
-    // page of 100 records and so brought V8's full collections sooner.
+    // NDJSON stream is: written as JSON without a zod pass, which copied every record once more and
+    // so brought V8's full collections sooner (BENCHMARKS.md, the ledger's p99).
     serializerCompiler: () => (data) => JSON.stringify(data),
     schema: {
       ...common,
