@@ -38,4 +38,4 @@ RUN node dist/server/cli/warm-compile-cache.js
 VOLUME ["/var/lib/kubevend"]
 EXPOSE 8080
 # No HEALTHCHECK: Kubernetes probes /healthz and /readyz.
-CMD ["node", "--max-semi-space-size=2", "--max-old-space-size=256", "--no-maglev", "dist/server/server.js"]
+CMD ["node", "--max-semi-space-size=2", "--max-old-space-size=256", "--no-maglev", "--invocation-count-for-turbofan=300", "dist/server/server.js"]
