@@ -1,7 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { valueMatches } from '../src/policy/match.ts';
+import type { LoadedPolicy } from '../src/policy/load.ts';
+import { claimMismatches, claimsHold, valueMatches } from '../src/policy/match.ts';
+import { pipelineSchema } from '../src/policy/schema.ts';
 import { LABEL, renderName, SUBDOMAIN } from '../src/policy/template.ts';
+import { decide, evaluate, type CredentialAsk } from '../src/services/evaluate.ts';
+import type { CallerIdentity } from '../src/services/authenticate.ts';
 
 const segment = fc.string({ unit: fc.constantFrom(...'abcxyz-_.0123'.split('')), maxLength: 8 });
 const anyText = fc.string({ unit: 'grapheme', maxLength: 40 });
@@ -62,5 +66,57 @@ describe('names templated from claims', () => {
   it('when a claim value itself looks like a template, then it is not expanded again', () => {
     const result = renderName('ci-{{a}}', { a: '{{b}}', b: 'web' }, 'label');
     expect(result.ok).toBe(false);
+  });
+});
+
+// The issuing path decides without building explain's report (decide); it must come to the same
+// answer as the full evaluation (evaluate) that explain and denials use.
+describe('deciding a request', () => {
+  const repo = fc.constantFrom('acme/web', 'acme/api', 'other/web', 'acme/web-2');
+  const claimValue = fc.oneof(repo, fc.constantFrom('refs/heads/main', 'refs/tags/v1', 'prod'), fc.integer({ min: 0, max: 3 }), fc.constant(undefined));
+  const matcher = fc.oneof(repo, fc.constantFrom('acme/*', 'acme/web*', '*', 'refs/heads/main', '1'), fc.array(repo, { minLength: 1, maxLength: 2 }));
+  const grant = fc.record({
+    cluster: fc.subarray(['a', 'b'], { minLength: 1 }),
+    namespace: fc.constantFrom('ci', 'ci-{{repository_name}}', 'deploy'),
+    serviceAccount: fc.constantFrom('deployer', 'sa-{{ref_name}}'),
+    kinds: fc.subarray(['short-lived', 'durable'] as const, { minLength: 1 }),
+  });
+  const pipeline = (i: number) => fc.record({
+    name: fc.constant(`p${i}`),
+    issuer: fc.constantFrom('ci', 'other'),
+    match: fc.dictionary(fc.constantFrom('repository', 'ref', 'environment', 'run_id'), matcher, { minKeys: 1, maxKeys: 2 }),
+    conditions: fc.dictionary(fc.constantFrom('ref', 'environment'), matcher, { maxKeys: 1 }),
+    grants: fc.array(grant, { minLength: 1, maxLength: 2 }),
+  }).map((raw) => pipelineSchema.parse(raw));
+  const policy = fc.tuple(pipeline(0), pipeline(1), pipeline(2)).map((pipelines) => ({
+    issuers: [], operators: [], clusters: [{ name: 'a' }, { name: 'b' }], pipelines,
+  }) as unknown as LoadedPolicy);
+  const claims = fc.record({ repository: claimValue, ref: claimValue, environment: claimValue, run_id: claimValue });
+  const ask = fc.record({
+    cluster: fc.constantFrom(undefined, 'a', 'b', 'c'),
+    namespace: fc.constantFrom(undefined, 'ci', 'deploy', 'ci-web'),
+    kind: fc.constantFrom(undefined, 'short-lived', 'durable'),
+  }, { requiredKeys: [] }).map((a) => Object.fromEntries(Object.entries(a).filter(([, v]) => v !== undefined)) as CredentialAsk);
+
+  it('when any policy meets any claims and ask, then decide grants what evaluate grants, and otherwise refuses with its denial', () => {
+    fc.assert(fc.property(policy, claims, ask, fc.constantFrom('ci', 'other'), (p, c, a, issuer) => {
+      const identity: CallerIdentity = { issuer, claims: Object.fromEntries(Object.entries(c).filter(([, v]) => v !== undefined)), expiresAt: new Date() };
+      const { decision, denial } = evaluate(p, identity, a);
+      let decided: unknown;
+      try {
+        decided = decide(p, identity, a);
+      } catch (err) {
+        decided = err;
+      }
+      expect(decided).toEqual(decision ?? denial);
+    }), { numRuns: 500 });
+  });
+
+  it('when claims are matched, then claimsHold says true exactly when claimMismatches finds nothing', () => {
+    fc.assert(fc.property(fc.dictionary(fc.constantFrom('repository', 'ref', 'groups'), matcher.map((m) => (Array.isArray(m) ? m : [m]))), fc.record({
+      repository: claimValue, ref: claimValue, groups: fc.oneof(fc.array(repo, { maxLength: 2 }), fc.constant({ nested: true })),
+    }), (m, c) => {
+      expect(claimsHold(m, c)).toBe(claimMismatches(m, c).length === 0);
+    }));
   });
 });

@@ -47,15 +47,32 @@ function claimValues(value: unknown): string[] | undefined {
   return undefined;
 }
 
+/** Whether a claim's value (or, for an array claim, one of its elements) matches one of `expected`. */
+function matcherHolds(expected: string[], value: unknown): boolean {
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
+    const text = String(value);
+    return expected.some((pattern) => valueMatches(pattern, text));
+  }
+  const values = claimValues(value);
+  return values?.some((v) => expected.some((pattern) => valueMatches(pattern, v))) ?? false;
+}
+
 /** The matchers that do not hold for these claims; empty when all hold. */
 export function claimMismatches(matchers: ClaimMatchers, claims: Record<string, unknown>): ClaimMismatch[] {
   const mismatches: ClaimMismatch[] = [];
   for (const [claim, expected] of Object.entries(matchers)) {
-    const values = claimValues(claims[claim]);
-    const holds = values?.some((v) => expected.some((pattern) => valueMatches(pattern, v))) ?? false;
-    if (!holds) {
+    if (!matcherHolds(expected, claims[claim])) {
+      const values = claimValues(claims[claim]);
       mismatches.push({ claim, expected, ...(values ? { actual: values.join(',') } : {}) });
     }
   }
   return mismatches;
+}
+
+/**
+ * Whether every matcher holds: `claimMismatches(...).length === 0` without building the report,
+ * for the issuing path, which tries every pipeline of the policy on every request.
+ */
+export function claimsHold(matchers: ClaimMatchers, claims: Record<string, unknown>): boolean {
+  return Object.keys(matchers).every((claim) => matcherHolds(matchers[claim]!, claims[claim]));
 }

@@ -1,6 +1,6 @@
 import { Problem, type ProblemCode } from '../errors.ts';
 import type { LoadedPolicy } from '../policy/load.ts';
-import { claimMismatches, type ClaimMismatch } from '../policy/match.ts';
+import { claimMismatches, claimsHold, type ClaimMismatch } from '../policy/match.ts';
 import { MIN_TOKEN_TTL_SECONDS, type GrantPolicy, type PipelinePolicy, type RuleSpec } from '../policy/schema.ts';
 import { renderName, templateClaims } from '../policy/template.ts';
 import type { CallerIdentity } from './authenticate.ts';
@@ -77,8 +77,19 @@ export function evaluate(policy: LoadedPolicy, identity: CallerIdentity, ask: Cr
   return { pipelines, denial: denialFor(identity, pipelines) };
 }
 
-/** `evaluate`, throwing the denial. */
+/**
+ * `evaluate`'s decision, or its denial thrown. A request that is granted stops at the pipeline and
+ * grant that decide it, and builds no report of the pipelines that did not: only a denial needs one.
+ */
 export function decide(policy: LoadedPolicy, identity: CallerIdentity, ask: CredentialAsk): PolicyDecision {
+  if (ask.cluster === undefined || policy.clusters.some((c) => c.name === ask.cluster)) {
+    const claims = templateClaims(identity.claims);
+    for (const pipeline of policy.pipelines) {
+      if (pipeline.issuer !== identity.issuer || !claimsHold(pipeline.match, claims) || !claimsHold(pipeline.conditions, claims)) continue;
+      const index = pipeline.grants.findIndex((g) => grantFit(g, claims, ask).fits);
+      if (index >= 0) return decisionFor(pipeline, index, claims, ask);
+    }
+  }
   const { decision, denial } = evaluate(policy, identity, ask);
   if (!decision) throw denial!;
   return decision;
@@ -87,8 +98,7 @@ export function decide(policy: LoadedPolicy, identity: CallerIdentity, ask: Cred
 /** Whether a pipeline's issuer, claims and conditions all hold for an identity. */
 export function pipelineApplies(pipeline: PipelinePolicy, identity: CallerIdentity): boolean {
   const claims = identity.claims as Record<string, unknown>;
-  return pipeline.issuer === identity.issuer && claimMismatches(pipeline.match, claims).length === 0
-    && claimMismatches(pipeline.conditions, claims).length === 0;
+  return pipeline.issuer === identity.issuer && claimsHold(pipeline.match, claims) && claimsHold(pipeline.conditions, claims);
 }
 
 function evaluatePipeline(p: PipelinePolicy, issuer: string, claims: Record<string, unknown>, ask: CredentialAsk): PipelineEvaluation {
