@@ -1,0 +1,106 @@
+// kubevend's issuing path in one process, for comparing two versions of the code or two sets of
+// Node options: the app as null-kube-app.ts wires it (SQLite, info logging, the zero-latency
+// gateway), driven by `app.inject`, so that no load generator shares the cores and no socket is in
+// the way. It prints the CPU an issuance costs, the whole process and its main thread apart (the
+// main thread leaves out the thread pool's signature checks and the checkpointer). Runs from the
+// sources; the bench's own figures come from the built server over HTTP.
+//   node [node options] bench/profile/in-process.ts
+// Environment: CONCURRENCY (10), WARMUP (3000), AMOUNT (5000) a round, ROUNDS (3), LOG_LEVEL (info);
+// HEAP=1 also prints what each function allocates an issuance (V8's sampling heap profiler, with
+// the objects already collected counted).
+import { Session } from 'node:inspector/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { stringify } from 'yaml';
+import { buildApp } from '../../src/app.ts';
+import { loggerOptions } from '../../src/logger.ts';
+import { createMetrics } from '../../src/metrics.ts';
+import { watchPolicyFile } from '../../src/policy/watch.ts';
+import { openStore } from '../../src/store/open.ts';
+import { createCiIssuer } from '../lib/ci-tokens.ts';
+import { writePolicy } from '../lib/kubevend.ts';
+import { nullKubeGateway } from '../servers/null-gateway.ts';
+
+const setting = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+const concurrency = setting('CONCURRENCY', 10);
+const warmup = setting('WARMUP', 3000);
+const amount = setting('AMOUNT', 5000);
+const rounds = setting('ROUNDS', 3);
+
+interface HeapNode {
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  selfSize: number;
+  children: HeapNode[];
+}
+
+const dir = await mkdtemp(join(tmpdir(), 'kubevend-in-process-'));
+try {
+  // The policy names a cluster; the zero-latency gateway never reads its kubeconfig.
+  const kubeconfig = join(dir, 'kubeconfig');
+  await writeFile(kubeconfig, stringify({
+    apiVersion: 'v1', kind: 'Config', 'current-context': 'local',
+    clusters: [{ name: 'local', cluster: { server: 'https://127.0.0.1:6443' } }],
+    users: [{ name: 'local', user: { token: 'unused' } }],
+    contexts: [{ name: 'local', context: { cluster: 'local', user: 'local' } }],
+  }));
+  const ci = await createCiIssuer(dir, 2);
+  const tokens = (await readFile(await ci.mint(warmup + amount * rounds), 'utf8')).trim().split('\n');
+  const policyFile = await writePolicy(dir, ci, kubeconfig, 'in-process');
+  const logger = pino(loggerOptions(process.env.LOG_LEVEL ?? 'info'), pino.destination({ dest: join(dir, 'kubevend.log'), sync: false }));
+  const policy = await watchPolicyFile(policyFile, { logger });
+  const store = await openStore(`sqlite://${join(dir, 'kubevend.db')}`);
+  const app = await buildApp({
+    policy, kube: nullKubeGateway(), store, fingerprintKey: Buffer.alloc(32, 1), metrics: createMetrics(), logger, durableTokenTimeoutMs: 30_000,
+  });
+  await app.ready();
+
+  let next = 0;
+  const issue = async (count: number) => {
+    const end = next + count;
+    await Promise.all(Array.from({ length: concurrency }, async () => {
+      while (next < end) {
+        const res = await app.inject({
+          method: 'POST', url: '/v1/credentials', payload: '{}',
+          headers: { authorization: `Bearer ${tokens[next++]}`, 'content-type': 'application/json' },
+        });
+        if (res.statusCode !== 201) throw new Error(`HTTP ${res.statusCode}: ${res.body}`);
+      }
+    }));
+  };
+
+  await issue(warmup);
+  const heap = process.env.HEAP === '1' ? new Session() : undefined;
+  if (heap) {
+    heap.connect();
+    await heap.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  }
+  for (let round = 1; round <= rounds; round++) {
+    const [process0, thread0, wall0] = [process.cpuUsage(), process.threadCpuUsage(), performance.now()];
+    await issue(amount);
+    const [used, thread, wall] = [process.cpuUsage(process0), process.threadCpuUsage(thread0), performance.now() - wall0];
+    const ms = (usage: NodeJS.CpuUsage) => ((usage.user + usage.system) / 1000 / amount).toFixed(3);
+    process.stdout.write(`round ${round}: CPU ${ms(used)} ms an issuance (main thread ${ms(thread)}), ${(wall / amount).toFixed(3)} ms of wall time an issuance, ${concurrency} at a time\n`);
+  }
+  if (heap) {
+    const { profile } = await heap.post('HeapProfiler.stopSampling');
+    const bytes = new Map<string, number>();
+    const walk = (node: HeapNode) => {
+      const { functionName, url, lineNumber } = node.callFrame;
+      const name = `${functionName || '(anonymous)'} ${url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*?\/(src|bench)\//, '$1/')}:${lineNumber + 1}`;
+      bytes.set(name, (bytes.get(name) ?? 0) + node.selfSize);
+      node.children.forEach(walk);
+    };
+    walk(profile.head as HeapNode);
+    const kb = (n: number) => (n / 1024 / amount / rounds).toFixed(2).padStart(7);
+    const total = [...bytes.values()].reduce((a, b) => a + b, 0);
+    process.stdout.write(`\nallocated, KB an issuance: ${kb(total).trim()}\n`);
+    for (const [name, n] of [...bytes].sort((a, b) => b[1] - a[1]).slice(0, 25)) process.stdout.write(`${kb(n)}  ${name}\n`);
+  }
+  await app.close();
+  await store.close();
+  policy.close();
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}
