@@ -7,7 +7,8 @@
 //   node [node options] bench/profile/in-process.ts
 // Environment: CONCURRENCY (10), WARMUP (3000), AMOUNT (5000) a round, ROUNDS (3), LOG_LEVEL (info);
 // HEAP=1 also prints what each function allocates an issuance (V8's sampling heap profiler, with
-// the objects already collected counted).
+// the objects already collected counted); CPU_PROFILE=FILE writes a V8 CPU profile of the measured
+// rounds alone (no start-up, minting or warm-up), for top-frames.ts.
 import { Session } from 'node:inspector/promises';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -76,12 +77,23 @@ try {
     heap.connect();
     await heap.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
   }
+  const cpuProfile = process.env.CPU_PROFILE;
+  const cpu = cpuProfile ? new Session() : undefined;
+  if (cpu) {
+    cpu.connect();
+    await cpu.post('Profiler.enable');
+    await cpu.post('Profiler.start');
+  }
   for (let round = 1; round <= rounds; round++) {
     const [process0, thread0, wall0] = [process.cpuUsage(), process.threadCpuUsage(), performance.now()];
     await issue(amount);
     const [used, thread, wall] = [process.cpuUsage(process0), process.threadCpuUsage(thread0), performance.now() - wall0];
     const ms = (usage: NodeJS.CpuUsage) => ((usage.user + usage.system) / 1000 / amount).toFixed(3);
     process.stdout.write(`round ${round}: CPU ${ms(used)} ms an issuance (main thread ${ms(thread)}), ${(wall / amount).toFixed(3)} ms of wall time an issuance, ${concurrency} at a time\n`);
+  }
+  if (cpu) {
+    const { profile } = await cpu.post('Profiler.stop');
+    await writeFile(cpuProfile!, JSON.stringify(profile));
   }
   if (heap) {
     const { profile } = await heap.post('HeapProfiler.stopSampling');
