@@ -1,3 +1,4 @@
+import { Agent as HttpAgent } from 'node:http';
 import { Agent, request as httpsRequest, type AgentOptions, type RequestOptions } from 'node:https';
 import { ApiException, HttpMethod, RequestContext, type KubeConfig } from '@kubernetes/client-node';
 import { request as undiciRequest } from 'undici';
@@ -95,6 +96,19 @@ const retireMs = 60_000;
 const agents = new WeakMap<KubeConfig, { origin: string; tls: AgentOptions; agent: Agent }>();
 
 /**
+ * node:https names a pool of kept connections by its address and its TLS options, the CA,
+ * certificate and key included: the name is built, several KB of PEM, and hashed as a property key,
+ * several times a request. Each of these agents has TLS material of its own, fixed for its life
+ * (agentFor makes a new one when it changes), so the address alone names its pools, as for plain
+ * HTTP.
+ */
+class ClusterAgent extends Agent {
+  override getName(options?: RequestOptions): string {
+    return HttpAgent.prototype.getName.call(this, options);
+  }
+}
+
+/**
  * The keep-alive agent of a cluster, kept for as long as its server and TLS material stay the same;
  * the files are still read on every call, so a rotated certificate gets a new agent.
  */
@@ -103,7 +117,7 @@ function agentFor(kc: KubeConfig, origin: string, settings: RequestOptions): Age
   if (current && current.origin === origin && sameTls(current.tls, settings as AgentOptions)) return current.agent;
   const tls: AgentOptions = {};
   for (const field of tlsFields) if (settings[field] !== undefined) Object.assign(tls, { [field]: settings[field] });
-  const agent = new Agent({ ...tls, keepAlive: true, timeout: idleMs, scheduling: 'lifo' });
+  const agent = new ClusterAgent({ ...tls, keepAlive: true, timeout: idleMs, scheduling: 'lifo' });
   if (current) setTimeout(() => current.agent.destroy(), retireMs).unref();
   agents.set(kc, { origin, tls, agent });
   return agent;
