@@ -1,4 +1,5 @@
-import { Agent, request } from 'node:https';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent, request, type RequestOptions } from 'node:https';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 
@@ -25,7 +26,10 @@ export function kubeHttps(kubeconfigFile: string, connections: number): KubeHttp
     cert: Buffer.from(user['client-certificate-data'], 'base64'),
     key: Buffer.from(user['client-key-data'], 'base64'),
   };
+  // Pools named by address alone, as kubevend's own agents are (src/kube/rest.ts): node:https would
+  // build and hash a name holding the CA, certificate and key several times a request.
   const agent = new Agent({ ...tls, keepAlive: true, maxSockets: connections });
+  agent.getName = (options?: RequestOptions) => HttpAgent.prototype.getName.call(agent, options);
   const server = new URL(cluster.server);
 
   return {
