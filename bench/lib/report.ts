@@ -91,8 +91,7 @@ function sections(r: Results): string[] {
   if (up) {
     out.push('## 1. Upstream-bound: short-lived credentials against the local API server', '',
       'Each issuance is an anchor Secret and a TokenRequest bound to it; nothing is deleted in the timed path. Direct: a Node process making the two calls with node:https over keep-alive connections. Gateway alone: the same calls through kubevend\'s own `KubeGateway` (@kubernetes/client-node), no HTTP service, no store. Through kubevend: `src/server.ts` built (`npm run build`), with `npm start`\'s options and its SQLite store, loaded by autocannon from another process'
-      + (up.serverWarmup ? `, after ${count(up.serverWarmup)} issuances (8 at a time, not measured) that warm the long-running server past V8's tier-up before the first round` : '')
-      + '. The three alternate, round by round.', '');
+      + `, after ${count(up.serverWarmup)} issuances (8 at a time, not measured) that warm the long-running server past V8's tier-up before the first round. The three alternate, round by round.`, '');
     for (const u of up.levels) {
       out.push(`### ${u.connections} at a time (${u.rounds} round(s) of ${count(u.amount)} after ${count(u.warmup)} warm-up, each side)`, '',
         '| | issuances/s | p50 ms | p99 ms | issued | failed |', '| --- | --- | --- | --- | --- | --- |',

@@ -92,7 +92,6 @@ async function atConcurrency(ctx: BenchContext, kubevend: KubevendProcess, names
  * and have each round's warm-up, as kubevend has too.
  */
 async function warmServer(ctx: BenchContext, kubevend: KubevendProcess, amount: number): Promise<void> {
-  if (amount === 0) return;
   log(`1. upstream-bound: warming kubevend with ${amount} issuances, 8 at a time`);
   await runLoad(ctx.dir, {
     url: kubevend.url, method: 'POST', paths: ['/v1/credentials'], body: '{}', headers: { 'content-type': 'application/json' },
