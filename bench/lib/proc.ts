@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { runCommand } from './process.ts';
 
 // What other processes (the API server, etcd, a kubevend server) use, from /proc: CPU time (user +
 // system, in ms, at the kernel's clock-tick resolution of 10 ms, which long loads make small) and
@@ -33,4 +34,12 @@ export function meterCpu(pids: Record<string, number>): CpuMeter {
 export function controlPlanePids(dir: string): Record<string, number> {
   const pid = (name: string) => Number(readFileSync(join(dir, `${name}.pid`), 'utf8').trim());
   return { 'kube-apiserver': pid('kube-apiserver'), etcd: pid('etcd'), 'kube-controller-manager': pid('kube-controller-manager') };
+}
+
+/**
+ * Sets the CPUs every thread of `pid` may run on (`taskset`; `cpus` as `0`, `1` or `0-1`). Threads
+ * and children made afterwards inherit it from the thread that makes them.
+ */
+export function pinTo(pid: number, cpus: string): Promise<string> {
+  return runCommand('taskset', ['--all-tasks', '--cpu-list', '--pid', cpus, `${pid}`], { timeoutMs: 10_000 });
 }

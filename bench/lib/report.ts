@@ -4,7 +4,7 @@ import type { DurableResult } from '../scenarios/durable.ts';
 import type { MemoryPoint, MemoryResult } from '../scenarios/memory.ts';
 import type { ServiceResult } from '../scenarios/service.ts';
 import type { StartupResult } from '../scenarios/startup.ts';
-import type { UpstreamResult } from '../scenarios/upstream.ts';
+import type { Layout, UpstreamResult } from '../scenarios/upstream.ts';
 import type { Machine } from './machine.ts';
 import type { Latency } from './stats.ts';
 
@@ -40,11 +40,12 @@ const count = (n: number) => n.toLocaleString('en-US');
 const check = (ok: boolean | undefined) => (ok === undefined ? 'not measured' : ok ? 'met' : '**missed**');
 const failures = (f: Record<string, number>) => (Object.keys(f).length ? Object.entries(f).map(([k, v]) => `${k}: ${v}`).join(', ') : 'none');
 const latencyCells = (l: Latency) => `${ms(l.p50)} | ${ms(l.p99)}`;
+const where = (layout: Layout) => (layout.shared ? 'cores shared' : `control plane on CPU ${layout.controlPlane}, the rest on CPU ${layout.clients}`);
 
 function targets(r: Results): string[] {
   const rows: string[] = ['| # | target | measured | |', '| --- | --- | --- | --- |'];
-  for (const u of r.upstream?.levels ?? [{ connections: undefined, ratio: NaN, addedP50: NaN }]) {
-    const measured = u.connections === undefined ? 'n/a' : `${u.connections} at a time: ${times(u.ratio)}, ${u.addedP50 >= 0 ? '+' : ''}${ms(u.addedP50)} ms at p50`;
+  for (const u of r.upstream?.levels ?? [{ connections: undefined, layout: { shared: true } as const, ratio: NaN, addedP50: NaN }]) {
+    const measured = u.connections === undefined ? 'n/a' : `${u.connections} at a time, ${where(u.layout)}: ${times(u.ratio)}, ${u.addedP50 >= 0 ? '+' : ''}${ms(u.addedP50)} ms at p50`;
     rows.push(`| 1 | throughput ≥ 0.9 × direct, ≤ 2 ms added at p50 | ${measured} | ${check(u.connections === undefined ? undefined : u.ratio >= 0.9 && u.addedP50 <= 2)} |`);
   }
   const s = r.service;
@@ -91,9 +92,10 @@ function sections(r: Results): string[] {
   if (up) {
     out.push('## 1. Upstream-bound: short-lived credentials against the local API server', '',
       'Each issuance is an anchor Secret and a TokenRequest bound to it; nothing is deleted in the timed path. Direct: a Node process making the two calls with node:https over keep-alive connections. Gateway alone: the same calls through kubevend\'s own `KubeGateway` (@kubernetes/client-node), no HTTP service, no store. Through kubevend: `src/server.ts` built (`npm run build`), with `npm start`\'s options and its SQLite store, loaded by autocannon from another process'
-      + `, after ${count(up.serverWarmup)} issuances (8 at a time, not measured) that warm the long-running server past V8's tier-up before the first round. The three alternate, round by round.`, '');
+      + `, after ${count(up.serverWarmup)} issuances (8 at a time, not measured) that warm the long-running server past V8's tier-up before the first round. The three alternate, round by round.`, '',
+      'Each level runs twice. First every process shares every core: each millisecond kubevend spends is then taken from the API server, so the ratio weighs kubevend\'s CPU against the API server\'s. Then the control plane runs on cores of its own and kubevend, its load generator and the direct clients on the others (`taskset`), as in production, where kubevend does not run on the control plane\'s machines: the ratio then says how close kubevend comes to the API server\'s own limit. Apart, the direct calls have fewer cores for the API server and etcd, so they are slower than shared.', '');
     for (const u of up.levels) {
-      out.push(`### ${u.connections} at a time (${u.rounds} round(s) of ${count(u.amount)} after ${count(u.warmup)} warm-up, each side)`, '',
+      out.push(`### ${u.connections} at a time, ${where(u.layout)} (${u.rounds} round(s) of ${count(u.amount)} after ${count(u.warmup)} warm-up, each side)`, '',
         '| | issuances/s | p50 ms | p99 ms | issued | failed |', '| --- | --- | --- | --- | --- | --- |',
         `| direct to the API server (baseline) | ${rate(u.baseline.throughput)} | ${latencyCells(u.baseline.latency)} | ${count(u.baseline.ok)} | ${failures(u.baseline.failures)} |`,
         `| kubevend's gateway alone | ${rate(u.gateway.throughput)} | ${latencyCells(u.gateway.latency)} | ${count(u.gateway.ok)} | ${failures(u.gateway.failures)} |`,

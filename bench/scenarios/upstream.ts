@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import { log, scale, type BenchContext } from '../lib/context.ts';
 import { startRealServer, type KubevendProcess } from '../lib/kubevend.ts';
 import { runLoad } from '../lib/load.ts';
-import { controlPlanePids, meterCpu, rssOf } from '../lib/proc.ts';
+import { availableParallelism } from 'node:os';
+import { controlPlanePids, meterCpu, pinTo, rssOf } from '../lib/proc.ts';
 import { runNodeJson } from '../lib/process.ts';
 import { pool, type LoadResult } from '../lib/stats.ts';
 
@@ -12,6 +13,12 @@ import { pool, type LoadResult } from '../lib/stats.ts';
 // through kubevend's own KubeGateway alone. Rounds alternate, so that every side meets the API server
 // in the same state (its Secrets pile up). The CPU every process spends an issuance says where the
 // two shared cores went.
+//
+// Every level runs twice: first with all processes sharing every core, then with the control plane
+// on half of the cores and kubevend, its load generator and the direct clients on the other half. On
+// shared cores, each millisecond kubevend spends is taken from the API server, so the ratio counts
+// kubevend's CPU against the API server's; apart, as kubevend runs in production (not on the
+// control plane's machines), the ratio says how close kubevend comes to the API server's own limit.
 
 const direct = join(import.meta.dirname, '..', 'baseline', 'direct-issue.ts');
 
@@ -49,7 +56,10 @@ function summary(side: Side, client: string) {
   return { ...pooled, cpuMsPerIssuance };
 }
 
-async function atConcurrency(ctx: BenchContext, kubevend: KubevendProcess, namespace: string, connections: number, amount: number) {
+/** Where the processes ran: every core shared, or the control plane's cores apart from the clients'. */
+export type Layout = { shared: true } | { shared: false; controlPlane: string; clients: string };
+
+async function atConcurrency(ctx: BenchContext, kubevend: KubevendProcess, namespace: string, connections: number, amount: number, layout: Layout) {
   const rounds = scale(ctx, 4, 1);
   const warmup = Math.max(20, Math.round(amount / 8));
   const maxSeconds = 120;
@@ -57,7 +67,7 @@ async function atConcurrency(ctx: BenchContext, kubevend: KubevendProcess, names
   const idle = await idleRates(controlPlane, 3);
   const sides = { direct: newSide(), gateway: newSide(), kubevend: newSide() };
   for (let round = 1; round <= rounds; round++) {
-    log(`1. upstream-bound, ${connections} at a time, round ${round}/${rounds}: ${amount} issuances directly, through kubevend's gateway alone, through kubevend`);
+    log(`1. upstream-bound, ${connections} at a time, ${layout.shared ? 'cores shared' : 'cores apart'}, round ${round}/${rounds}: ${amount} issuances directly, through kubevend's gateway alone, through kubevend`);
     for (const client of ['https', 'gateway'] as const) {
       const meter = meterCpu(controlPlane);
       const started = performance.now();
@@ -78,7 +88,7 @@ async function atConcurrency(ctx: BenchContext, kubevend: KubevendProcess, names
   const k = summary(sides.kubevend, 'client (load generator)');
   const b = summary(sides.direct, 'client (direct)');
   return {
-    connections, rounds, amount, warmup, idleCpuMsPerSecond: idle,
+    connections, layout, rounds, amount, warmup, idleCpuMsPerSecond: idle,
     baseline: b, gateway: summary(sides.gateway, 'client (direct)'), kubevend: k,
     ratio: k.throughput / b.throughput,
     addedP50: k.latency.p50 - b.latency.p50,
@@ -104,16 +114,43 @@ export async function upstream(ctx: BenchContext) {
   try {
     const serverWarmup = scale(ctx, 1000, 200);
     await warmServer(ctx, kubevend, serverWarmup);
-    const levels = [
-      await atConcurrency(ctx, kubevend, namespace, 1, scale(ctx, 200, 100)),
-      await atConcurrency(ctx, kubevend, namespace, 8, scale(ctx, 750, 300)),
-    ];
+    const levels = [];
+    for (const layout of layouts()) {
+      await arrange(ctx, kubevend, layout);
+      levels.push(await atConcurrency(ctx, kubevend, namespace, 1, scale(ctx, 200, 100), layout));
+      levels.push(await atConcurrency(ctx, kubevend, namespace, 8, scale(ctx, 750, 300), layout));
+    }
     // For scenario 4, which measures with the zero-latency gateway: the real one's footprint.
     const issued = serverWarmup + levels.reduce((a, l) => a + l.kubevend.ok + l.rounds * l.warmup, 0);
     return { serverWarmup, levels, server: { issued, rssMb: rssOf(kubevend.child.pid).totalMb } };
   } finally {
     await kubevend.child.stop();
+    // The later scenarios share the control plane, and the bench's children inherit its CPUs.
+    await arrange(ctx, undefined, { shared: true });
   }
+}
+
+/** The cores the bench may use, counted before it pins anything. */
+const cores = availableParallelism();
+
+/** Shared cores; then, with two cores or more, the control plane on the first half, the rest on the others. */
+function layouts(): Layout[] {
+  if (cores < 2) return [{ shared: true }];
+  const half = Math.floor(cores / 2);
+  const list = (from: number, to: number) => (from === to ? `${from}` : `${from}-${to}`);
+  return [{ shared: true }, { shared: false, controlPlane: list(0, half - 1), clients: list(half, cores - 1) }];
+}
+
+/**
+ * Pins the control plane, the kubevend server and the bench itself (so the load generator and the
+ * direct clients it starts from now on) to their layout's cores.
+ */
+async function arrange(ctx: BenchContext, kubevend: KubevendProcess | undefined, layout: Layout): Promise<void> {
+  const every = `0-${cores - 1}`;
+  const [controlPlane, clients] = layout.shared ? [every, every] : [layout.controlPlane, layout.clients];
+  for (const pid of Object.values(controlPlanePids(ctx.controlPlaneDir))) await pinTo(pid, controlPlane);
+  if (kubevend) await pinTo(kubevend.child.pid, clients);
+  await pinTo(process.pid, clients);
 }
 
 export type UpstreamResult = Awaited<ReturnType<typeof upstream>>;
