@@ -8,7 +8,11 @@
 // Environment: CONCURRENCY (10), WARMUP (3000), AMOUNT (5000) a round, ROUNDS (3), LOG_LEVEL (info);
 // HEAP=1 also prints what each function allocates an issuance (V8's sampling heap profiler, with
 // the objects already collected counted); CPU_PROFILE=FILE writes a V8 CPU profile of the measured
-// rounds alone (no start-up, minting or warm-up), for top-frames.ts.
+// rounds alone (no start-up, minting or warm-up), for top-frames.ts. KUBECONFIG=FILE NAMESPACE=NS
+// issues through kubevend's own gateway against that cluster instead (NS holding the ServiceAccount
+// `deployer`, as on a control plane from scripts/control-plane/control-plane.sh); PHASES=1 prints
+// the wall time each phase of an issuance takes (the store's three writes, the two Kubernetes calls,
+// and the rest: HTTP, verification, policy, the answer).
 import { Session } from 'node:inspector/promises';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -23,12 +27,40 @@ import { openStore } from '../../src/store/open.ts';
 import { createCiIssuer } from '../lib/ci-tokens.ts';
 import { writePolicy } from '../lib/kubevend.ts';
 import { nullKubeGateway } from '../servers/null-gateway.ts';
+import { createKubeGateway } from '../../src/kube/gateway.ts';
+import type { KubeGateway } from '../../src/services/ports.ts';
+import type { Store } from '../../src/store/ports.ts';
 
 const setting = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const concurrency = setting('CONCURRENCY', 10);
 const warmup = setting('WARMUP', 3000);
 const amount = setting('AMOUNT', 5000);
 const rounds = setting('ROUNDS', 3);
+
+/** Wraps the gateway's and the store's calls of an issuance to sum the wall time each takes. */
+function timePhases(kube: KubeGateway, store: Store): { clear(): void; totals(): [string, number][] } {
+  const totals = new Map<string, number>();
+  const time = <T extends object>(target: T, method: keyof T & string, name: string) => {
+    const original = (target[method] as (...args: unknown[]) => Promise<unknown>).bind(target);
+    totals.set(name, 0);
+    Object.assign(target, {
+      [method]: async (...args: unknown[]) => {
+        const started = performance.now();
+        try {
+          return await original(...args);
+        } finally {
+          totals.set(name, totals.get(name)! + performance.now() - started);
+        }
+      },
+    });
+  };
+  time(store.replay, 'acceptOnce', 'store: spend the jti');
+  time(store.issuances, 'createPending', 'store: write-ahead');
+  time(kube, 'create', 'kube: anchor Secret');
+  time(kube, 'createServiceAccountToken', 'kube: TokenRequest');
+  time(store.audit, 'appendGrants', 'store: record');
+  return { clear: () => totals.forEach((_, name) => totals.set(name, 0)), totals: () => [...totals] };
+}
 
 interface HeapNode {
   callFrame: { functionName: string; url: string; lineNumber: number };
@@ -39,8 +71,9 @@ interface HeapNode {
 const dir = await mkdtemp(join(tmpdir(), 'kubevend-in-process-'));
 try {
   // The policy names a cluster; the zero-latency gateway never reads its kubeconfig.
-  const kubeconfig = join(dir, 'kubeconfig');
-  await writeFile(kubeconfig, stringify({
+  const realCluster = process.env.KUBECONFIG;
+  const kubeconfig = realCluster ?? join(dir, 'kubeconfig');
+  if (!realCluster) await writeFile(kubeconfig, stringify({
     apiVersion: 'v1', kind: 'Config', 'current-context': 'local',
     clusters: [{ name: 'local', cluster: { server: 'https://127.0.0.1:6443' } }],
     users: [{ name: 'local', user: { token: 'unused' } }],
@@ -48,12 +81,14 @@ try {
   }));
   const ci = await createCiIssuer(dir, 2);
   const tokens = (await readFile(await ci.mint(warmup + amount * rounds), 'utf8')).trim().split('\n');
-  const policyFile = await writePolicy(dir, ci, kubeconfig, 'in-process');
+  const policyFile = await writePolicy(dir, ci, kubeconfig, process.env.NAMESPACE ?? 'in-process');
   const logger = pino(loggerOptions(process.env.LOG_LEVEL ?? 'info'), pino.destination({ dest: join(dir, 'kubevend.log'), sync: false }));
   const policy = await watchPolicyFile(policyFile, { logger });
   const store = await openStore(`sqlite://${join(dir, 'kubevend.db')}`);
+  const kube = realCluster ? createKubeGateway(policy.current().clusters) : nullKubeGateway();
+  const phases = process.env.PHASES === '1' ? timePhases(kube, store) : undefined;
   const app = await buildApp({
-    policy, kube: nullKubeGateway(), store, fingerprintKey: Buffer.alloc(32, 1), metrics: createMetrics(), logger, durableTokenTimeoutMs: 30_000,
+    policy, kube, store, fingerprintKey: Buffer.alloc(32, 1), metrics: createMetrics(), logger, durableTokenTimeoutMs: 30_000,
   });
   await app.ready();
 
@@ -85,11 +120,18 @@ try {
     await cpu.post('Profiler.start');
   }
   for (let round = 1; round <= rounds; round++) {
+    phases?.clear();
     const [process0, thread0, wall0] = [process.cpuUsage(), process.threadCpuUsage(), performance.now()];
     await issue(amount);
     const [used, thread, wall] = [process.cpuUsage(process0), process.threadCpuUsage(thread0), performance.now() - wall0];
     const ms = (usage: NodeJS.CpuUsage) => ((usage.user + usage.system) / 1000 / amount).toFixed(3);
     process.stdout.write(`round ${round}: CPU ${ms(used)} ms an issuance (main thread ${ms(thread)}), ${(wall / amount).toFixed(3)} ms of wall time an issuance, ${concurrency} at a time\n`);
+    if (phases) {
+      // Wall time summed over every issuance in flight, so `the rest` is per issuance too.
+      const spent = phases.totals().map(([name, total]) => [name, total / amount] as const);
+      const rest = (wall * concurrency) / amount - spent.reduce((a, [, v]) => a + v, 0);
+      process.stdout.write(`  wall ms an issuance: ${[...spent, ['the rest', rest] as const].map(([name, v]) => `${name} ${v.toFixed(3)}`).join(', ')}\n`);
+    }
   }
   if (cpu) {
     const { profile } = await cpu.post('Profiler.stop');
