@@ -40,6 +40,7 @@ describe('caller authentication under attack', () => {
       pipelines: [
         { name: 'ci-web', issuer: 'ci', match: { repository: 'acme/web' }, grants },
         { name: 'ci-ghost', issuer: 'ci', match: { repository: 'acme/ghost' }, grants: [{ ...grants[0], serviceAccount: 'nobody' }] },
+        { name: 'ci-limited', issuer: 'ci', match: { repository: 'acme/limited' }, rateLimit: { requests: 2, per: '1m' }, grants },
         { name: 'oidc-web', issuer: 'oidc', match: { repository: 'acme/web' }, grants },
         { name: 'jenkins-web', issuer: 'jenkins', match: { job: 'web-deploy' }, grants },
       ],
@@ -112,6 +113,28 @@ describe('caller authentication under attack', () => {
     const again = await post(token);
     expect(again.statusCode).toBe(401);
     expect(again.json().code).toBe('token_replayed');
+  });
+
+  it('when one token is sent twice at once, then one request gets a credential and the other is refused as a replay', async () => {
+    const count = async (state: 'active' | 'pending') =>
+      (await kv.store.issuances.list({ pipeline: 'ci-web', state }, { limit: 500 })).items.length;
+    const active = await count('active');
+    const token = await valid();
+    const answers = await Promise.all([post(token), post(token)]);
+    expect(answers.map((a) => a.statusCode).sort()).toEqual([201, 401]);
+    expect(answers.find((a) => a.statusCode === 401)!.json().code).toBe('token_replayed');
+    // One credential; the refused request's write-ahead record is closed, not left for the reaper.
+    expect(await count('active')).toBe(active + 1);
+    expect(await count('pending')).toBe(0);
+  });
+
+  it('when a spent token is replayed, then the replays cost its pipeline none of its rate limit', async () => {
+    const limited = () => ci.mint(githubClaims('acme/limited'));
+    const token = await limited();
+    expect((await post(token)).statusCode).toBe(201);
+    for (let i = 0; i < 3; i++) expect((await post(token)).json().code).toBe('token_replayed');
+    expect((await post(await limited())).statusCode).toBe(201);
+    expect((await post(await limited())).json().code).toBe('rate_limited');
   });
 
   it('when a request issued nothing, then the CI job may retry with the same token', async () => {

@@ -58,17 +58,24 @@ export function createAuthenticator({ policy, replay }: { policy: PolicySource; 
     }
   }
 
+  /** Spends the token's `jti`, where its issuer protects against replay. */
+  async function spend(identity: CallerIdentity): Promise<void> {
+    const issuer = policy.current().issuers.find((i) => i.name === identity.issuer);
+    if (issuer?.replayProtection && identity.jti && !(await acceptOnce(identity))) {
+      throw new Problem('token_replayed', 'this token\'s "jti" was accepted before; ask the CI system for a new token');
+    }
+  }
+
   return {
-    /** Verifies without spending the token: for decisions that issue nothing. */
+    /** Verifies without spending the token: for decisions that issue nothing, and before `spend`. */
     verify,
+
+    spend,
 
     /** Verifies and spends the token's `jti`, where its issuer protects against replay. */
     async authenticate(token: string | undefined): Promise<CallerIdentity> {
       const identity = await verify(token);
-      const issuer = policy.current().issuers.find((i) => i.name === identity.issuer);
-      if (issuer?.replayProtection && identity.jti && !(await acceptOnce(identity))) {
-        throw new Problem('token_replayed', 'this token\'s "jti" was accepted before; ask the CI system for a new token');
-      }
+      await spend(identity);
       return identity;
     },
 

@@ -117,21 +117,49 @@ export function createCredentialService(deps: CredentialServiceDeps) {
     }));
   }
 
-  /** Issues for an identity already authenticated (and its token spent). */
-  async function issueFor(identity: CallerIdentity, ask: CredentialAsk, clusters: string[] | undefined, context: RequestContext): Promise<IssuedCredential> {
+  /**
+   * The token is spent and the first write-ahead record made at once: on SQLite both commit in one
+   * transaction, on PostgreSQL side by side, so an issuance waits for one commit before it touches
+   * the cluster, not two. A token used before leaves a write-ahead record that is at once marked
+   * failed (nothing was created for it), and gives back what it took from the rate limit: a spent
+   * token costs its pipeline nothing, as when it was refused before the policy was asked.
+   */
+  async function spendWithWriteAhead(identity: CallerIdentity, decision: PolicyDecision, id: string, giveBack: (() => void)[]): Promise<void> {
+    const [spent, written] = await Promise.allSettled([authenticator.spend(identity), writeAhead(identity, decision, id)]);
+    if (spent.status === 'fulfilled' && written.status === 'fulfilled') return;
+    if (written.status === 'fulfilled') await store.issuances.markFailed(id, new Date()).catch(() => {});
+    if (spent.status === 'fulfilled') {
+      await authenticator.release(identity).catch(() => {});
+      throw (written as PromiseRejectedResult).reason;
+    }
+    const refusal = spent.reason as unknown;
+    if (refusal instanceof Problem && refusal.code === 'token_replayed') giveBack.forEach((give) => give());
+    throw refusal;
+  }
+
+  /**
+   * Issues for an authenticated identity: with `spend`, its token is spent here (see
+   * spendWithWriteAhead); without, it was spent already.
+   */
+  async function issueFor(identity: CallerIdentity, ask: CredentialAsk, clusters: string[] | undefined, context: RequestContext, options: { spend?: boolean } = {}): Promise<IssuedCredential> {
     const decisions: PolicyDecision[] = [];
     const ids: string[] = [];
     const issued: IssuedAccess[] = [];
+    // Whether this request holds the token's jti, to give back when it issues nothing.
+    let holdsToken = !options.spend;
     try {
       for (const cluster of clusters ?? [ask.cluster]) {
         decisions.push(decide(policy.current(), identity, cluster === undefined ? ask : { ...ask, cluster }));
       }
-      for (const name of new Set(decisions.map((d) => d.pipeline))) {
-        rateLimiter.take(name, policy.current().pipelines.find((p) => p.name === name)!.rateLimit);
-      }
+      const giveBack = [...new Set(decisions.map((d) => d.pipeline))]
+        .map((name) => rateLimiter.take(name, policy.current().pipelines.find((p) => p.name === name)!.rateLimit));
       for (const decision of decisions) {
         const id = newIssuanceId();
-        await writeAhead(identity, decision, id);
+        if (holdsToken) await writeAhead(identity, decision, id);
+        else {
+          await spendWithWriteAhead(identity, decision, id, giveBack);
+          holdsToken = true;
+        }
         ids.push(id);
         issued.push(await engine.issue(decision, id));
       }
@@ -144,7 +172,7 @@ export function createCredentialService(deps: CredentialServiceDeps) {
     } catch (err) {
       // Nothing is handed out: the CI token may be used again.
       await undo(ids, decisions, issued.length, err);
-      await authenticator.release(identity).catch(() => {});
+      if (holdsToken) await authenticator.release(identity).catch(() => {});
       await recordRefusal(context, identity, err, decisions[issued.length] ?? decisions[0]);
       throw err;
     }
@@ -153,16 +181,16 @@ export function createCredentialService(deps: CredentialServiceDeps) {
   return {
     issueFor,
 
-    /** Authenticates the CI token (spending it), then issues. */
+    /** Verifies the CI token, then issues, spending the token with the first write-ahead record. */
     async issue(ciToken: string | undefined, ask: CredentialAsk, clusters: string[] | undefined, context: RequestContext): Promise<IssuedCredential> {
       let identity: CallerIdentity;
       try {
-        identity = await authenticator.authenticate(ciToken);
+        identity = await authenticator.verify(ciToken);
       } catch (err) {
         await recordRefusal(context, undefined, err);
         throw err;
       }
-      return issueFor(identity, ask, clusters, context);
+      return issueFor(identity, ask, clusters, context, { spend: true });
     },
   };
 }

@@ -7,7 +7,8 @@ import { Problem } from '../errors.ts';
 export function createRateLimiter(now: () => number = Date.now) {
   const windows = new Map<string, { start: number; count: number }>();
   return {
-    take(key: string, limit: { requests: number; per: number }): void {
+    /** Counts a request, or refuses it; the function returned gives it back (a request that turned out not to count). */
+    take(key: string, limit: { requests: number; per: number }): () => void {
       const t = now();
       const length = limit.per * 1000;
       let window = windows.get(key);
@@ -17,6 +18,11 @@ export function createRateLimiter(now: () => number = Date.now) {
         throw new Problem('rate_limited', `pipeline "${key}" may ask for ${limit.requests} credentials per ${limit.per} s`, { retryAfter });
       }
       window.count++;
+      const taken = window;
+      // A window that has ended since keeps nothing to give back.
+      return () => {
+        if (windows.get(key) === taken && taken.count > 0) taken.count--;
+      };
     },
   };
 }
