@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { cp, mkdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
@@ -41,6 +41,8 @@ const envOf = (stage: Stage): Record<string, string> => Object.fromEntries(stage
 describe('the Dockerfile', () => {
   let stages: Stage[];
   let pkg: { version: string; scripts: Record<string, string> };
+  /** The Node options of `npm start`, and of the image's CMD. */
+  const startOptions = () => pkg.scripts.start!.split(' ').filter((arg) => arg.startsWith('-'));
   let scratch: Awaited<ReturnType<typeof scratchDir>>;
 
   beforeAll(async () => {
@@ -58,6 +60,10 @@ describe('the Dockerfile', () => {
     expect(runs(dependencies)).toEqual([expect.stringMatching(/^npm ci .*--omit=dev/)]);
     const cmd = final.instructions.find((i) => i.keyword === 'CMD')!.args;
     expect(JSON.parse(cmd)).toEqual(pkg.scripts.start!.split(' '));
+    // The compile cache is filled with the Node options the server runs with: V8 reads a code cache
+    // only under the options it was made with.
+    const warm = runs(final).find((command) => command.includes('warm-compile-cache'));
+    expect(warm?.split(' ')).toEqual(['node', ...startOptions(), 'dist/server/cli/warm-compile-cache.js']);
     expect(final.instructions.map((i) => i.keyword)).not.toContain('HEALTHCHECK');
     expect(final.instructions.find((i) => i.keyword === 'USER')?.args).toMatch(/^[1-9]\d*:[1-9]\d*$/);
     expect(envOf(final)).toMatchObject({ KUBEVEND_HOST: '0.0.0.0', KUBEVEND_DATABASE_URL: 'sqlite:///var/lib/kubevend/kubevend.db' });
@@ -72,13 +78,20 @@ describe('the Dockerfile', () => {
     let ns: string;
     let image: string;
     let server: ServerProcess;
+    let compileCache: string;
+    /** What the compile cache directory held when the image was built. */
+    let filledAtBuild: string[];
 
-    /** Follows one stage in `dir`: COPY from the checkout or an earlier stage's directory, RUN in `dir`. */
+    /**
+     * Follows one stage in `dir`: COPY from the checkout or an earlier stage's directory, RUN in
+     * `dir` with the stage's ENV (paths under /app/ moved into `dir`).
+     */
     async function follow(stage: Stage, dir: string, dirs: Record<string, string>, skip: (command: string) => boolean = () => false) {
       await mkdir(dir, { recursive: true });
       dirs[stage.name] = dir;
+      const env = { ...process.env, ...inImage(envOf(stage), dir) };
       for (const { keyword, args } of stage.instructions) {
-        if (keyword === 'RUN' && !skip(args)) await run('sh', ['-c', args], { cwd: dir, maxBuffer: 16 << 20 });
+        if (keyword === 'RUN' && !skip(args)) await run('sh', ['-c', args], { cwd: dir, env, maxBuffer: 16 << 20 });
         if (keyword !== 'COPY') continue;
         const from = args.match(/^--from=(\S+)\s+/)?.[1];
         const [dest, ...sources] = args.replace(/^--from=\S+\s+/, '').split(/\s+/).reverse();
@@ -108,9 +121,12 @@ describe('the Dockerfile', () => {
         clusters: [{ name: 'local', kubeconfig: inject('kubeconfig') }],
         pipelines: [{ name: 'web', issuer: 'ci', match: { repository: 'acme/web' }, grants: [{ cluster: 'local', namespace: ns, serviceAccount: 'deployer', kinds: ['short-lived', 'durable'] }] }],
       }));
+      compileCache = inImage(envOf(final!), image).NODE_COMPILE_CACHE!;
+      filledAtBuild = await readdir(compileCache);
+      // As the CMD starts it: its Node options, the image's environment.
       server = startServer({
-        ...envOf(final!), KUBEVEND_HOST: '127.0.0.1', KUBEVEND_POLICY_FILE: policyFile, KUBEVEND_DATABASE_URL: `sqlite://${join(scratch.dir, 'kubevend.db')}`,
-      }, { entry: join(image, pkg.scripts.start!.split(' ').at(-1)!), cwd: image });
+        ...inImage(envOf(final!), image), KUBEVEND_HOST: '127.0.0.1', KUBEVEND_POLICY_FILE: policyFile, KUBEVEND_DATABASE_URL: `sqlite://${join(scratch.dir, 'kubevend.db')}`,
+      }, { entry: join(image, pkg.scripts.start!.split(' ').at(-1)!), cwd: image, nodeArgs: startOptions() });
     }, 300_000);
 
     afterAll(async () => {
@@ -146,5 +162,20 @@ describe('the Dockerfile', () => {
       }
       expect(await Promise.all(kubeconfigs.map((k) => refusedWithin(k, 20_000)))).toEqual([true, true]);
     });
+
+    // Node keeps a directory per set of V8 options in its compile cache: a server started with
+    // other options than the build's would find none of the build's code there, and on a
+    // read-only root filesystem compile all of it at every start.
+    it('then the server runs from the compile cache the build filled, and adds no cache of its own', async () => {
+      expect(filledAtBuild).toHaveLength(1);
+      server.kill();
+      expect(await server.code).toBe(0);
+      expect(await readdir(compileCache)).toEqual(filledAtBuild);
+    });
   });
 });
+
+/** The image's environment with its paths under /app/ moved into `dir`, where the stage was followed. */
+function inImage(env: Record<string, string>, dir: string): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).map(([name, value]) => [name, value.replace(/^\/app\//, `${dir}/`)]));
+}

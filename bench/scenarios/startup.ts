@@ -1,5 +1,5 @@
 import { log, scale, scratch, type BenchContext } from '../lib/context.ts';
-import { startKubevend, writePolicy } from '../lib/kubevend.ts';
+import { launchArgs, startKubevend, writePolicy } from '../lib/kubevend.ts';
 import { rssOf } from '../lib/proc.ts';
 import { runCommand } from '../lib/process.ts';
 import { summarise } from '../lib/stats.ts';
@@ -14,7 +14,8 @@ export async function startup(ctx: BenchContext) {
   const times = scale(ctx, 7, 3);
   const policy = await writePolicy(ctx.dir, ctx.ci, ctx.kubeconfig, 'bench-startup');
   const cache = scratch(ctx, 'compile-cache');
-  await runCommand(process.execPath, [ctx.built.warmCompileCache], { env: { NODE_COMPILE_CACHE: cache }, timeoutMs: 120_000 });
+  // With the server's Node options, as the image does: V8's code cache holds only for the options it was made with.
+  await runCommand(process.execPath, [...launchArgs(), ctx.built.warmCompileCache], { env: { NODE_COMPILE_CACHE: cache }, timeoutMs: 120_000 });
   const variants = {
     built: { NODE_COMPILE_CACHE: cache },
     noCompileCache: { NODE_DISABLE_COMPILE_CACHE: '1' },

@@ -20,10 +20,10 @@ let databases = 0;
  * kubevend as it runs in production: `src/server.ts` (or another entry, such as a built
  * `dist/server/server.js`) in a process of its own, configured by env.
  */
-export function startServer(env: Record<string, string>, options: { entry?: string; cwd?: string } = {}): ServerProcess {
+export function startServer(env: Record<string, string>, options: { entry?: string; cwd?: string; nodeArgs?: string[] } = {}): ServerProcess {
   // A database of its own beside the policy unless one is named, never in the work tree.
   const database = { KUBEVEND_DATABASE_URL: `sqlite://${join(dirname(env.KUBEVEND_POLICY_FILE ?? tmpdir()), `server-${process.pid}-${databases++}.db`)}` };
-  const child = spawn(process.execPath, [options.entry ?? serverEntry], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.entry ?? serverEntry], {
     ...(options.cwd ? { cwd: options.cwd } : {}),
     env: { ...process.env, KUBEVEND_PORT: '0', KUBEVEND_INSTANCE: testInstance, ...database, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
