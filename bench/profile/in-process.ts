@@ -12,8 +12,13 @@
 // issues through kubevend's own gateway against that cluster instead (NS holding the ServiceAccount
 // `deployer`, as on a control plane from scripts/control-plane/control-plane.sh); PHASES=1 prints
 // the wall time each phase of an issuance takes (the store's three writes, the two Kubernetes calls,
-// and the rest: HTTP, verification, policy, the answer).
+// and the rest: HTTP, verification, policy, the answer). PAUSE_MS=N makes the zero-latency gateway
+// answer each call after N ms, as an API server keeps its client waiting: what idling between calls
+// does to the CPU an issuance costs. LADDER=1 prints, instead of the rounds above, the CPU a request
+// costs at each step of the way to an issuance: a route that does nothing, a refusal before the
+// token is read (which the ledger records), verification and policy (`/v1/explain`), an issuance.
 import { Session } from 'node:inspector/promises';
+import type { InjectOptions } from 'fastify';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,6 +41,11 @@ const concurrency = setting('CONCURRENCY', 10);
 const warmup = setting('WARMUP', 3000);
 const amount = setting('AMOUNT', 5000);
 const rounds = setting('ROUNDS', 3);
+const pauseMs = setting('PAUSE_MS', 0);
+const ladder = process.env.LADDER === '1';
+if (ladder && (process.env.CPU_PROFILE || process.env.HEAP === '1' || process.env.PHASES === '1')) {
+  throw new Error('LADDER=1 measures steps of its own: it takes no CPU_PROFILE, HEAP or PHASES');
+}
 
 /** Wraps the gateway's and the store's calls of an issuance to sum the wall time each takes. */
 function timePhases(kube: KubeGateway, store: Store): { clear(): void; totals(): [string, number][] } {
@@ -80,12 +90,13 @@ try {
     contexts: [{ name: 'local', context: { cluster: 'local', user: 'local' } }],
   }));
   const ci = await createCiIssuer(dir, 2);
-  const tokens = (await readFile(await ci.mint(warmup + amount * rounds), 'utf8')).trim().split('\n');
+  const perRound = ladder ? amount + Math.ceil(amount / 5) : amount;
+  const tokens = (await readFile(await ci.mint(warmup + perRound * rounds), 'utf8')).trim().split('\n');
   const policyFile = await writePolicy(dir, ci, kubeconfig, process.env.NAMESPACE ?? 'in-process');
   const logger = pino(loggerOptions(process.env.LOG_LEVEL ?? 'info'), pino.destination({ dest: join(dir, 'kubevend.log'), sync: false }));
   const policy = await watchPolicyFile(policyFile, { logger });
   const store = await openStore(`sqlite://${join(dir, 'kubevend.db')}`);
-  const kube = realCluster ? createKubeGateway(policy.current().clusters) : nullKubeGateway();
+  const kube = realCluster ? createKubeGateway(policy.current().clusters) : nullKubeGateway({ pauseMs });
   const phases = process.env.PHASES === '1' ? timePhases(kube, store) : undefined;
   const app = await buildApp({
     policy, kube, store, fingerprintKey: Buffer.alloc(32, 1), metrics: createMetrics(), logger, durableTokenTimeoutMs: 30_000,
@@ -93,20 +104,42 @@ try {
   await app.ready();
 
   let next = 0;
-  const issue = async (count: number) => {
-    const end = next + count;
+  type Ask = () => InjectOptions;
+  const json = { 'content-type': 'application/json' };
+  const issuance: Ask = () => ({ method: 'POST', url: '/v1/credentials', payload: '{}', headers: { authorization: `Bearer ${tokens[next++]}`, ...json } });
+  /** Sends `count` requests, `concurrency` at a time, each of which must answer `status`. */
+  const drive = async (count: number, ask: Ask, status: number) => {
+    let left = count;
     await Promise.all(Array.from({ length: concurrency }, async () => {
-      while (next < end) {
-        const res = await app.inject({
-          method: 'POST', url: '/v1/credentials', payload: '{}',
-          headers: { authorization: `Bearer ${tokens[next++]}`, 'content-type': 'application/json' },
-        });
-        if (res.statusCode !== 201) throw new Error(`HTTP ${res.statusCode}: ${res.body}`);
+      while (left-- > 0) {
+        const res = await app.inject(ask());
+        if (res.statusCode !== status) throw new Error(`HTTP ${res.statusCode}: ${res.body}`);
       }
     }));
   };
+  const issue = (count: number) => drive(count, issuance, 201);
 
   await issue(warmup);
+  if (ladder) {
+    // Each step adds to the one before: the framework alone, a refusal (which the ledger records),
+    // verification and policy (explaining spends nothing, so one token serves), then an issuance.
+    const steps: [string, Ask, number][] = [
+      ['GET /healthz: Fastify, the hooks, request logging', () => ({ method: 'GET', url: '/healthz' }), 200],
+      ['POST /v1/credentials, no token: 401, recorded in the ledger', () => ({ method: 'POST', url: '/v1/credentials', payload: '{}', headers: json }), 401],
+      ['POST /v1/explain: the token verified, the policy asked', () => ({ method: 'POST', url: '/v1/explain', payload: '{}', headers: { authorization: `Bearer ${tokens[0]}`, ...json } }), 200],
+      ['POST /v1/credentials: an issuance', issuance, 201],
+    ];
+    for (let round = 1; round <= rounds; round++) {
+      process.stdout.write(`round ${round}, CPU ms a request (main thread / whole process), ${concurrency} at a time:\n`);
+      for (const [name, ask, status] of steps) {
+        await drive(Math.ceil(amount / 5), ask, status);
+        const [process0, thread0] = [process.cpuUsage(), process.threadCpuUsage()];
+        await drive(amount, ask, status);
+        const ms = (usage: NodeJS.CpuUsage) => ((usage.user + usage.system) / 1000 / amount).toFixed(3);
+        process.stdout.write(`  ${ms(process.threadCpuUsage(thread0))} / ${ms(process.cpuUsage(process0))}  ${name}\n`);
+      }
+    }
+  }
   const heap = process.env.HEAP === '1' ? new Session() : undefined;
   if (heap) {
     heap.connect();
@@ -119,7 +152,7 @@ try {
     await cpu.post('Profiler.enable');
     await cpu.post('Profiler.start');
   }
-  for (let round = 1; round <= rounds; round++) {
+  for (let round = 1; round <= (ladder ? 0 : rounds); round++) {
     phases?.clear();
     const [process0, thread0, wall0] = [process.cpuUsage(), process.threadCpuUsage(), performance.now()];
     await issue(amount);

@@ -24,16 +24,22 @@ function serviceAccountToken(namespace: string, serviceAccount: string, ttlSecon
   })}.${signature}`;
 }
 
-export function nullKubeGateway(): KubeGateway {
+/**
+ * `pauseMs` (0: none) makes each Kubernetes call answer after that long instead, as an API server
+ * would keep its client waiting: for seeing what idling between calls does to kubevend's own cost.
+ */
+export function nullKubeGateway({ pauseMs = 0 }: { pauseMs?: number } = {}): KubeGateway {
   let resourceVersion = 1000;
+  const answer = <T>(make: () => T): Promise<T> =>
+    pauseMs > 0 ? new Promise((resolve) => setTimeout(() => resolve(make()), pauseMs)) : Promise.resolve(make());
   return {
     endpoint: () => ({ server: 'https://127.0.0.1:6443', certificateAuthorityData }),
-    createServiceAccountToken: async ({ namespace, serviceAccount, ttlSeconds, boundSecret }) => ({
+    createServiceAccountToken: ({ namespace, serviceAccount, ttlSeconds, boundSecret }) => answer(() => ({
       token: serviceAccountToken(namespace, serviceAccount, ttlSeconds, boundSecret),
       expiresAt: new Date(Date.now() + ttlSeconds * 1000),
       warnings: [],
-    }),
-    create: async () => ({ uid: randomUUID(), resourceVersion: `${resourceVersion++}` }),
+    })),
+    create: () => answer(() => ({ uid: randomUUID(), resourceVersion: `${resourceVersion++}` })),
     delete: async () => true,
     list: async function* () {},
     waitForSecretToken: async (_cluster, namespace) => serviceAccountToken(namespace, 'deployer', 86_400),
