@@ -35,6 +35,14 @@ const END = '<!-- analysis:end -->';
 const ms = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : 'n/a');
 const rate = (v: number) => (Number.isFinite(v) ? v.toFixed(0) : 'n/a');
 const times = (v: number) => `${v.toFixed(2)}×`;
+const signed = (v: number) => `${v >= 0 ? '+' : ''}${ms(v)}`;
+
+/** The range of the per-round ratios and added p50s, where there is more than one round. */
+function spread(byRound: { ratio: number; addedP50: number }[]): string {
+  if (byRound.length < 2) return '';
+  const range = (values: number[], show: (v: number) => string) => `${show(Math.min(...values))} to ${show(Math.max(...values))}`;
+  return ` Round by round (each beside the direct round before it): ${range(byRound.map((r) => r.ratio), times)}, ${range(byRound.map((r) => r.addedP50), signed)} ms at p50.`;
+}
 const pct = (v: number) => `${(v * 100).toFixed(1)} %`;
 const count = (n: number) => n.toLocaleString('en-US');
 const check = (ok: boolean | undefined) => (ok === undefined ? 'not measured' : ok ? 'met' : '**missed**');
@@ -100,7 +108,7 @@ function sections(r: Results): string[] {
         `| direct to the API server (baseline) | ${rate(u.baseline.throughput)} | ${latencyCells(u.baseline.latency)} | ${count(u.baseline.ok)} | ${failures(u.baseline.failures)} |`,
         `| kubevend's gateway alone | ${rate(u.gateway.throughput)} | ${latencyCells(u.gateway.latency)} | ${count(u.gateway.ok)} | ${failures(u.gateway.failures)} |`,
         `| through kubevend | ${rate(u.kubevend.throughput)} | ${latencyCells(u.kubevend.latency)} | ${count(u.kubevend.ok)} | ${failures(u.kubevend.failures)} |`,
-        '', `Ratio ${times(u.ratio)}; kubevend adds ${ms(u.addedP50)} ms at p50.`, '',
+        '', `Ratio ${times(u.ratio)}; kubevend adds ${ms(u.addedP50)} ms at p50.${spread(u.byRound)}`, '',
         ...cpuTable({ direct: u.baseline.cpuMsPerIssuance, 'gateway alone': u.gateway.cpuMsPerIssuance, 'through kubevend': u.kubevend.cpuMsPerIssuance }));
     }
   }

@@ -92,6 +92,12 @@ async function atConcurrency(ctx: BenchContext, kubevend: KubevendProcess, names
     baseline: b, gateway: summary(sides.gateway, 'client (direct)'), kubevend: k,
     ratio: k.throughput / b.throughput,
     addedP50: k.latency.p50 - b.latency.p50,
+    // Each round of kubevend beside the direct round that ran just before it: how far the pooled
+    // figures hold within the run.
+    byRound: sides.kubevend.results.map((result, i) => {
+      const [kr, br] = [pool([result]), pool([sides.direct.results[i]!])];
+      return { ratio: kr.throughput / br.throughput, addedP50: kr.latency.p50 - br.latency.p50 };
+    }),
   };
 }
 
