@@ -160,11 +160,11 @@ function sections(r: Results): string[] {
   const m = r.memory;
   if (m) {
     const table = (points: MemoryPoint[]) => [
-      '| issuances | RSS MB | of which file-backed MB | V8 heap used MB | V8 heap committed MB | issuances/s in the step |', '| --- | --- | --- | --- | --- | --- |',
-      ...points.map((p) => `| ${count(p.issuances)} | ${ms(p.rssMb)} | ${ms(p.rssFileMb)} | ${ms(p.heapUsedMb)} | ${ms(p.heapTotalMb)} | ${rate(p.throughput)} |`),
+      '| issuances | RSS MB | of which file-backed MB | V8 heap used MB | V8 heap committed MB | external MB | issuances/s in the step |', '| --- | --- | --- | --- | --- | --- | --- |',
+      ...points.map((p) => `| ${count(p.issuances)} | ${ms(p.rssMb)} | ${ms(p.rssFileMb)} | ${ms(p.heapUsedMb)} | ${ms(p.heapTotalMb)} | ${ms(p.externalMb)} | ${rate(p.throughput)} |`),
     ];
     out.push('## 4. Memory', '',
-      `One kubevend process with the zero-latency gateway (\`bench/servers/kubevend-null-kube.ts\`, built as the server is) and a SQLite store, issuing in steps of ${count(m.step)} (10 connections); memory read over IPC (\`process.memoryUsage()\`, file-backed pages from /proc) a second after each step, no forced GC.`, '',
+      `One kubevend process with the zero-latency gateway (\`bench/servers/kubevend-null-kube.ts\`, built as the server is) and a SQLite store, issuing in steps of ${count(m.step)} (10 connections); memory read over IPC (\`process.memoryUsage()\`, file-backed pages from /proc) a second after each step, no forced GC. External: memory outside the V8 heap that its objects hold (Buffers), freed when they are collected.`, '',
       ...table(m.points),
       '', `Growth from ${count(m.first.issuances)} to ${count(m.last.issuances)}: ${(m.growth * 100).toFixed(1)} %.`,
       ...(m.server ? ['', `The real server (built, \`npm start\`'s options, the Kubernetes client loaded) against the API server: ${ms(m.server.readyRssMb)} MB resident when ready, ${ms(m.server.rssMb)} MB (${ms(m.server.rssFileMb)} MB file-backed) after ${count(m.server.issued)} short-lived issuances (${rate(m.server.throughput)}/s, 10 connections).`] : []),

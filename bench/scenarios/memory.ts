@@ -15,6 +15,8 @@ export interface MemoryPoint {
   heapUsedMb: number;
   /** The V8 heap as committed: what the garbage collector keeps, used or not. */
   heapTotalMb: number;
+  /** Memory outside the V8 heap that V8 objects hold (Buffers, ArrayBuffers): freed by their GC. */
+  externalMb: number;
   throughput: number;
 }
 
@@ -30,7 +32,7 @@ async function issueInSteps(ctx: BenchContext, name: string, step: number, steps
     const { memory } = await kubevend.child.ask<Usage>('usage');
     points.push({
       issuances, rssMb: mb(memory.rss), rssFileMb: rssOf(kubevend.child.pid).fileMb,
-      heapUsedMb: mb(memory.heapUsed), heapTotalMb: mb(memory.heapTotal), throughput,
+      heapUsedMb: mb(memory.heapUsed), heapTotalMb: mb(memory.heapTotal), externalMb: mb(memory.external), throughput,
     });
   };
   let issued = 0;
