@@ -5,6 +5,7 @@ import { parse } from 'yaml';
 import { createTestIssuer, githubClaims, type TestIssuer } from './helpers/ci-issuer.ts';
 import { createNamespace, createViewerServiceAccount, deleteNamespaces, kubectl, kubectlOk, unreachableKubeconfig } from './helpers/cluster.ts';
 import { scratchDir, startKubevend, type Kubevend } from './helpers/kubevend.ts';
+import { withoutCredentials } from '../src/plugins/problems.ts';
 
 describe('POST /v1/credentials', () => {
   let scratch: Awaited<ReturnType<typeof scratchDir>>;
@@ -219,5 +220,20 @@ describe('POST /v1/credentials', () => {
     expect(logs).not.toContain(ciToken);
     expect(logs).not.toContain(ciToken.split('.')[2]);
     expect(logs).not.toContain('certificate-authority-data');
+  });
+
+  it('when the cause of a failure quotes a token, then what the log keeps of it has the token cut out', async () => {
+    const ciToken = await ci.mint(githubClaims('acme/web'));
+    // As JSON.parse and HTTP clients word their errors.
+    const quoted = [
+      withoutCredentials(`Unexpected token 'x', "${ciToken}x" is not valid JSON`),
+      withoutCredentials(`request with header authorization: Bearer ${ciToken.split('.')[2]} refused`),
+      withoutCredentials('proxy refused Authorization: Basic dXNlcjpwYXNz'),
+    ];
+    expect(quoted).toEqual([
+      'Unexpected token \'x\', "[redacted]" is not valid JSON',
+      'request with header authorization: Bearer [redacted] refused',
+      'proxy refused Authorization: Basic [redacted]',
+    ]);
   });
 });

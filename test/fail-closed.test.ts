@@ -62,6 +62,9 @@ describe('fail closed when the store cannot be written', () => {
     await scratch?.cleanup();
   });
 
+  /** The newest "request failed" log line. */
+  const lastFailure = () => kv.logs.map((line) => JSON.parse(line) as { msg: string }).filter((line) => line.msg === 'request failed').at(-1);
+
   const vend = async () =>
     kv.app.inject({ method: 'POST', url: '/v1/credentials', payload: {}, headers: { authorization: `Bearer ${await ci.mint(githubClaims('acme/web'))}` } });
 
@@ -80,6 +83,8 @@ describe('fail closed when the store cannot be written', () => {
       expect((await labelled('kubevend.io/pipeline=web')).length).toBe(before);
       const latest = (await store.issuances.list({ pipeline: 'web' }, { limit: 1 })).items[0];
       expect(latest?.state).toBe('failed');
+      // The operator reads why in the log: the database's own words, not only "store unavailable".
+      expect(lastFailure()).toMatchObject({ code: 'store_unavailable', cause: { message: expect.stringMatching(/permission denied for table audit_records/) } });
     } finally {
       await database.raw(`grant insert on audit_records to ${role}`);
     }
@@ -94,5 +99,17 @@ describe('fail closed when the store cannot be written', () => {
     expect(res.statusCode).toBe(503);
     expect(res.json().code).toBe('store_unavailable');
     expect((await labelled('kubevend.io/pipeline=web')).length).toBe(before);
+    expect(lastFailure()).toMatchObject({ code: 'store_unavailable', cause: { message: expect.stringMatching(/connection|database/) } });
+  });
+
+  it('when a request fails in a way kubevend does not expect, then the caller gets a bare 500 and the log has the cause with its stack', async () => {
+    // The database still refuses connections (above); reading issuances has no answer of its own for that.
+    const ciToken = await ci.mint(githubClaims('acme/web'));
+    const res = await kv.app.inject({ method: 'GET', url: '/v1/issuances', headers: { authorization: `Bearer ${ciToken}` } });
+    expect(res.statusCode).toBe(500);
+    expect(res.json()).toMatchObject({ code: 'internal_error', detail: 'kubevend failed to handle the request' });
+    const failure = lastFailure();
+    expect(failure).toMatchObject({ code: 'internal_error', cause: { message: expect.any(String), stack: expect.stringContaining('\n    at ') } });
+    expect(kv.logs.join('')).not.toContain(ciToken.split('.')[2]);
   });
 });

@@ -14,7 +14,7 @@ async function problems(app: FastifyInstance): Promise<void> {
 
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: Problem): FastifyReply {
   const log = { code: problem.code, status: problem.status, detail: problem.message };
-  if (problem.status >= 500) request.log.error(log, 'request failed');
+  if (problem.status >= 500) request.log.error(problem.cause === undefined ? log : { ...log, cause: causeFacts(problem) }, 'request failed');
   else request.log.info(log, 'request refused');
   if (problem.retryAfter !== undefined) reply.header('retry-after', String(problem.retryAfter));
   return reply
@@ -22,6 +22,28 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, proble
     .type('application/problem+json')
     .header('cache-control', 'no-store')
     .send(problemBody(problem, `urn:kubevend:request:${request.id}`));
+}
+
+/**
+ * What an operator needs of a failure's cause: its kind, code and message, and for a fault of
+ * kubevend's own its stack. Never its other fields (an API exception holds the raw response body),
+ * and anything shaped like a bearer token or a JWT is cut out of the text.
+ */
+function causeFacts(problem: Problem): Record<string, string> {
+  const cause = problem.cause;
+  if (!(cause instanceof Error)) return { type: typeof cause };
+  const code = (cause as { code?: unknown }).code;
+  return {
+    type: cause.name,
+    ...(typeof code === 'string' ? { code } : {}),
+    message: withoutCredentials(cause.message),
+    ...(problem.code === 'internal_error' && cause.stack ? { stack: withoutCredentials(cause.stack) } : {}),
+  };
+}
+
+/** The text with anything shaped like a JWT, or like a bearer or basic credential, cut out. */
+export function withoutCredentials(text: string): string {
+  return text.replace(/\beyJ[\w-]*(?:\.[\w-]*){0,2}/g, '[redacted]').replace(/\b(Bearer|Basic)\s+\S+/gi, '$1 [redacted]');
 }
 
 const fastifyCodes: Record<string, [ProblemCode, string]> = {
