@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { Problem, problemBody, type ProblemCode } from '../errors.ts';
+import { StoreFailure } from '../store/failure.ts';
 
 // Every error leaves as RFC 9457 problem+json with a stable code. Details never echo request
 // content: a body may hold a token pasted in the wrong place.
@@ -56,6 +57,7 @@ const fastifyCodes: Record<string, [ProblemCode, string]> = {
 
 function toProblem(err: FastifyError): Problem {
   if (err instanceof Problem) return err;
+  if ((err as unknown) instanceof StoreFailure) return new Problem('store_unavailable', 'the store could not answer; try again', { cause: err });
   if (hasZodFastifySchemaValidationErrors(err)) {
     const errors = err.validation.map((v) => ({ path: v.instancePath || '/', message: v.message ?? 'invalid' }));
     return new Problem('invalid_request', `the ${err.validationContext ?? 'request'} does not match its schema`, { errors });

@@ -3,6 +3,7 @@ import { Migrator } from 'kysely/migration';
 import pg from 'pg';
 import { createAuditLedger } from './audit-ledger.ts';
 import { backstopPages, defaultAutocheckpointPages, startCheckpointer, type Checkpointer } from './checkpointer.ts';
+import { markFailures } from './failure.ts';
 import { createIssuanceStore } from './issuance-store.ts';
 import { migrationProvider } from './migrations.ts';
 import { nodeSqliteDialect, sqliteBusyTimeoutMs } from './node-sqlite.ts';
@@ -30,9 +31,9 @@ export async function openStore(url: string): Promise<Store> {
   const writes = writesFor(db, engine);
   const checkpointer = sqliteFile === undefined ? undefined : await checkpointApart(db, sqliteFile);
   return {
-    replay: createReplayGuard(db, writes),
-    audit: createAuditLedger(db, engine, writes),
-    issuances: createIssuanceStore(db, writes),
+    replay: markFailures(createReplayGuard(db, writes)),
+    audit: markFailures(createAuditLedger(db, engine, writes)),
+    issuances: markFailures(createIssuanceStore(db, writes)),
     ping: async () => void (await sql`select 1`.execute(db)),
     close: async () => {
       await writes.drain();
