@@ -38,7 +38,7 @@ const catalogue = {
   durable_token_timeout: [504, 'The token controller did not fill the durable token in time'],
   rbac_escalation_refused: [502, 'The API server refused a role kubevend may not grant'],
   cluster_unreachable: [503, 'The Kubernetes API server cannot be reached'],
-  store_unavailable: [503, 'The audit ledger cannot be written, so nothing is issued'],
+  store_unavailable: [503, 'The store cannot answer, so nothing is issued or changed'],
   rate_limited: [429, 'The pipeline has asked too often; retry later'],
   overloaded: [503, 'kubevend is at capacity; retry shortly'],
   internal_error: [500, 'Internal error'],
