@@ -18,23 +18,23 @@
 // costs at each step of the way to an issuance: a route that does nothing, a refusal before the
 // token is read (which the ledger records), verification and policy (`/v1/explain`), an issuance.
 import { Session } from 'node:inspector/promises';
-import type { InjectOptions } from 'fastify';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { InjectOptions } from 'fastify';
 import { pino } from 'pino';
 import { stringify } from 'yaml';
 import { buildApp } from '../../src/app.ts';
+import { createKubeGateway } from '../../src/kube/gateway.ts';
 import { loggerOptions } from '../../src/logger.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { watchPolicyFile } from '../../src/policy/watch.ts';
+import type { KubeGateway } from '../../src/services/ports.ts';
 import { openStore } from '../../src/store/open.ts';
+import type { Store } from '../../src/store/ports.ts';
 import { createCiIssuer } from '../lib/ci-tokens.ts';
 import { writePolicy } from '../lib/kubevend.ts';
 import { nullKubeGateway } from '../servers/null-gateway.ts';
-import { createKubeGateway } from '../../src/kube/gateway.ts';
-import type { KubeGateway } from '../../src/services/ports.ts';
-import type { Store } from '../../src/store/ports.ts';
 
 const setting = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const concurrency = setting('CONCURRENCY', 10);
@@ -43,6 +43,8 @@ const amount = setting('AMOUNT', 5000);
 const rounds = setting('ROUNDS', 3);
 const pauseMs = setting('PAUSE_MS', 0);
 const ladder = process.env.LADDER === '1';
+/** CPU time in ms a request, over `amount` requests. */
+const msEach = (usage: NodeJS.CpuUsage) => ((usage.user + usage.system) / 1000 / amount).toFixed(3);
 if (ladder && (process.env.CPU_PROFILE || process.env.HEAP === '1' || process.env.PHASES === '1')) {
   throw new Error('LADDER=1 measures steps of its own: it takes no CPU_PROFILE, HEAP or PHASES');
 }
@@ -135,8 +137,7 @@ try {
         await drive(Math.ceil(amount / 5), ask, status);
         const [process0, thread0] = [process.cpuUsage(), process.threadCpuUsage()];
         await drive(amount, ask, status);
-        const ms = (usage: NodeJS.CpuUsage) => ((usage.user + usage.system) / 1000 / amount).toFixed(3);
-        process.stdout.write(`  ${ms(process.threadCpuUsage(thread0))} / ${ms(process.cpuUsage(process0))}  ${name}\n`);
+        process.stdout.write(`  ${msEach(process.threadCpuUsage(thread0))} / ${msEach(process.cpuUsage(process0))}  ${name}\n`);
       }
     }
   }
@@ -157,8 +158,7 @@ try {
     const [process0, thread0, wall0] = [process.cpuUsage(), process.threadCpuUsage(), performance.now()];
     await issue(amount);
     const [used, thread, wall] = [process.cpuUsage(process0), process.threadCpuUsage(thread0), performance.now() - wall0];
-    const ms = (usage: NodeJS.CpuUsage) => ((usage.user + usage.system) / 1000 / amount).toFixed(3);
-    process.stdout.write(`round ${round}: CPU ${ms(used)} ms an issuance (main thread ${ms(thread)}), ${(wall / amount).toFixed(3)} ms of wall time an issuance, ${concurrency} at a time\n`);
+    process.stdout.write(`round ${round}: CPU ${msEach(used)} ms an issuance (main thread ${msEach(thread)}), ${(wall / amount).toFixed(3)} ms of wall time an issuance, ${concurrency} at a time\n`);
     if (phases) {
       // Wall time summed over every issuance in flight, so `the rest` is per issuance too.
       const spent = phases.totals().map(([name, total]) => [name, total / amount] as const);

@@ -1,8 +1,8 @@
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { log, scale, type BenchContext } from '../lib/context.ts';
 import { startRealServer, type KubevendProcess } from '../lib/kubevend.ts';
 import { runLoad } from '../lib/load.ts';
-import { availableParallelism } from 'node:os';
 import { controlPlanePids, meterCpu, pinTo, rssOf } from '../lib/proc.ts';
 import { runNodeJson } from '../lib/process.ts';
 import { pool, type LoadResult } from '../lib/stats.ts';
