@@ -5,6 +5,7 @@ import { createMetrics, type Metrics } from './metrics.ts';
 import { openapiPlugin } from './plugins/openapi.ts';
 import { loadSheddingPlugin } from './plugins/load-shedding.ts';
 import { problemsPlugin } from './plugins/problems.ts';
+import { RequestLog } from './plugins/request-log.ts';
 import { auditRoutes } from './routes/audit/index.ts';
 import { credentialRoutes } from './routes/credentials/index.ts';
 import { docsRoutes } from './routes/docs/index.ts';
@@ -48,6 +49,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: 64 * 1024,
     requestIdHeader: false,
     genReqId: () => randomUUID(),
+    logController: new RequestLog(),
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -222,6 +222,33 @@ describe('POST /v1/credentials', () => {
     expect(logs).not.toContain('certificate-authority-data');
   });
 
+  it('when requests are issued, refused or answered, then each logs one line that says how it ended', async () => {
+    const issued = await post(await ci.mint(githubClaims('acme/web')), {});
+    const refused = await post(undefined, {});
+    const probed = await kv.app.inject({ method: 'GET', url: '/healthz' });
+    // This app logs at debug, where each request also logs its arrival; info is the default level.
+    const linesOf = (res: { headers: Record<string, unknown> }, level = 30) =>
+      kv.logs
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .filter((line) => line.reqId === res.headers['x-request-id'] && line.level === level);
+    const expected = [
+      [issued, 'credential issued', 201, 'POST', '/v1/credentials'],
+      [refused, 'request refused', 401, 'POST', '/v1/credentials'],
+      [probed, 'request completed', 200, 'GET', '/healthz'],
+    ] as const;
+    for (const [res, msg, statusCode, method, url] of expected) {
+      expect(res.statusCode).toBe(statusCode);
+      const lines = linesOf(res);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatchObject({ msg, statusCode, method, url, level: 30 });
+      expect(lines[0]!.responseTime).toBeTypeOf('number');
+    }
+    expect(linesOf(issued, 20)).toMatchObject([{ msg: 'request received', method: 'POST', url: '/v1/credentials' }]);
+    expect(linesOf(refused)[0]).toMatchObject({ code: 'token_missing' });
+    expect(linesOf(issued)[0]).toMatchObject({ pipeline: 'web-deploy', clusters: ['local'] });
+    expect(kv.logs.join('')).not.toContain('incoming request');
+  });
+
   it('when the cause of a failure quotes a token, then what the log keeps of it has the token cut out', async () => {
     const ciToken = await ci.mint(githubClaims('acme/web'));
     // As JSON.parse and HTTP clients word their errors.

@@ -83,14 +83,15 @@ describe('kubevend start-up', () => {
   });
 
   it('when SIGTERM arrives while credentials are being issued, then those finish and are answered before the process exits', async () => {
-    const server = startServer({ KUBEVEND_POLICY_FILE: await policyFile(goodPolicy, 'drain.yaml') });
+    // At debug, each request logs its arrival.
+    const server = startServer({ KUBEVEND_POLICY_FILE: await policyFile(goodPolicy, 'drain.yaml'), KUBEVEND_LOG_LEVEL: 'debug' });
     const url = await server.address();
     const tokens = await Promise.all(Array.from({ length: 8 }, () => ci.mint(githubClaims('acme/web'))));
     const answers = tokens.map((token) => fetch(`${url}/v1/credentials`, {
       method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ kind: 'durable' }),
     }));
     // Once all eight are inside the server (and none answered yet), the signal comes.
-    const arrived = () => server.stdout().match(/"url":"\/v1\/credentials"/g)?.length ?? 0;
+    const arrived = () => server.stdout().match(/"url":"\/v1\/credentials"[^\n]*"msg":"request received"/g)?.length ?? 0;
     while (arrived() < 8) await new Promise((r) => setTimeout(r, 2));
     server.kill();
     const statuses = await Promise.all(answers.map(async (a) => (await a).status));

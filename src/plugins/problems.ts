@@ -3,6 +3,7 @@ import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { Problem, problemBody, type ProblemCode } from '../errors.ts';
 import { StoreFailure } from '../store/failure.ts';
+import { logOutcome } from './request-log.ts';
 
 // Every error leaves as RFC 9457 problem+json with a stable code. Details never echo request
 // content: a body may hold a token pasted in the wrong place.
@@ -14,9 +15,9 @@ async function problems(app: FastifyInstance): Promise<void> {
 }
 
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: Problem): FastifyReply {
-  const log = { code: problem.code, status: problem.status, detail: problem.message };
-  if (problem.status >= 500) request.log.error(problem.cause === undefined ? log : { ...log, cause: causeFacts(problem) }, 'request failed');
-  else request.log.info(log, 'request refused');
+  const log = { code: problem.code, statusCode: problem.status, detail: problem.message };
+  if (problem.status >= 500) logOutcome(request, reply, 'error', problem.cause === undefined ? log : { ...log, cause: causeFacts(problem) }, 'request failed');
+  else logOutcome(request, reply, 'info', log, 'request refused');
   if (problem.retryAfter !== undefined) reply.header('retry-after', String(problem.retryAfter));
   return reply
     .code(problem.status)
