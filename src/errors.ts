@@ -60,7 +60,16 @@ export class Problem extends Error {
   readonly retryAfter?: number;
 
   constructor(code: ProblemCode, detail: string, options?: { errors?: ProblemFieldError[]; cause?: unknown; retryAfter?: number }) {
-    super(detail, { cause: options?.cause });
+    // A Problem is an answer, not a fault: its stack is never logged nor sent (a failure's cause,
+    // logged with it, keeps its own), so none is captured. Refusals are kubevend's commonest
+    // Problems, and capturing a stack was a noticeable share of the CPU a refusal costs.
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      super(detail, { cause: options?.cause });
+    } finally {
+      Error.stackTraceLimit = stackTraceLimit;
+    }
     this.name = 'Problem';
     this.code = code;
     const [status, title] = catalogue[code];
