@@ -5,7 +5,7 @@ import { parse } from 'yaml';
 import { createTestIssuer, githubClaims, type TestIssuer } from './helpers/ci-issuer.ts';
 import { createNamespace, createViewerServiceAccount, deleteNamespaces, kubectl, kubectlOk, unreachableKubeconfig } from './helpers/cluster.ts';
 import { scratchDir, startKubevend, type Kubevend } from './helpers/kubevend.ts';
-import { withoutCredentials } from '../src/plugins/problems.ts';
+import { withoutCredentials } from '../src/logger.ts';
 
 describe('POST /v1/credentials', () => {
   let scratch: Awaited<ReturnType<typeof scratchDir>>;
@@ -247,6 +247,11 @@ describe('POST /v1/credentials', () => {
     expect(linesOf(refused)[0]).toMatchObject({ code: 'token_missing' });
     expect(linesOf(issued)[0]).toMatchObject({ pipeline: 'web-deploy', clusters: ['local'] });
     expect(kv.logs.join('')).not.toContain('incoming request');
+    // A token put in the query string by mistake is cut out of the URL the line gives.
+    const ciToken = await ci.mint(githubClaims('acme/web'));
+    const misplaced = await kv.app.inject({ method: 'GET', url: `/healthz?token=${ciToken}` });
+    expect(linesOf(misplaced)).toMatchObject([{ msg: 'request completed', url: '/healthz?token=[redacted]' }]);
+    expect(kv.logs.join('')).not.toContain(ciToken.split('.')[2]);
   });
 
   it('when the cause of a failure quotes a token, then what the log keeps of it has the token cut out', async () => {

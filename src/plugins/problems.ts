@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { Problem, problemBody, type ProblemCode } from '../errors.ts';
+import { withoutCredentials } from '../logger.ts';
 import { StoreFailure } from '../store/failure.ts';
 import { logOutcome } from './request-log.ts';
 
@@ -41,11 +42,6 @@ function causeFacts(problem: Problem): Record<string, string> {
     message: withoutCredentials(cause.message),
     ...(problem.code === 'internal_error' && cause.stack ? { stack: withoutCredentials(cause.stack) } : {}),
   };
-}
-
-/** The text with anything shaped like a JWT, or like a bearer or basic credential, cut out. */
-export function withoutCredentials(text: string): string {
-  return text.replace(/\beyJ[\w-]*(?:\.[\w-]*){0,2}/g, '[redacted]').replace(/\b(Bearer|Basic)\s+\S+/gi, '$1 [redacted]');
 }
 
 const fastifyCodes: Record<string, [ProblemCode, string]> = {

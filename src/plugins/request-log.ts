@@ -1,4 +1,5 @@
 import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
+import { withoutCredentials } from '../logger.ts';
 
 // One log line a request. A request whose outcome says more (an issuance, a refusal, a failure)
 // logs that line as soon as the outcome is known; any other request logs `request completed` once
@@ -8,8 +9,11 @@ import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 
 const outcomeLogged = new WeakSet<FastifyRequest>();
 
-/** What every line of a request carries beside the request id its logger adds. */
-const requestFacts = (request: FastifyRequest) => ({ method: request.method, url: request.url, remoteAddress: request.ip });
+/**
+ * What every line of a request carries beside the request id its logger adds. A client that puts a
+ * token in the query string gets it cut out of the URL.
+ */
+const requestFacts = (request: FastifyRequest) => ({ method: request.method, url: withoutCredentials(request.url), remoteAddress: request.ip });
 
 /** Logs the line that tells how `request` ended, in place of its `request completed`. */
 export function logOutcome(
