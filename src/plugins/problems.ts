@@ -16,12 +16,12 @@ async function problems(app: FastifyInstance): Promise<void> {
 }
 
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: Problem): FastifyReply {
-  const log = { code: problem.code, statusCode: problem.status, detail: problem.message };
+  reply.code(problem.status);
+  const log = { code: problem.code, detail: problem.message };
   if (problem.status >= 500) logOutcome(request, reply, 'error', problem.cause === undefined ? log : { ...log, cause: causeFacts(problem) }, 'request failed');
   else logOutcome(request, reply, 'info', log, 'request refused');
   if (problem.retryAfter !== undefined) reply.header('retry-after', String(problem.retryAfter));
   return reply
-    .code(problem.status)
     .type('application/problem+json')
     .header('cache-control', 'no-store')
     .send(problemBody(problem, `urn:kubevend:request:${request.id}`));

@@ -15,7 +15,7 @@ const outcomeLogged = new WeakSet<FastifyRequest>();
  */
 const requestFacts = (request: FastifyRequest) => ({ method: request.method, url: withoutCredentials(request.url), remoteAddress: request.ip });
 
-/** Logs the line that tells how `request` ended, in place of its `request completed`. */
+/** Logs the line that tells how `request` ended, in place of its `request completed`; its status set first. */
 export function logOutcome(
   request: FastifyRequest,
   reply: FastifyReply,
@@ -24,7 +24,7 @@ export function logOutcome(
   message: string,
 ): void {
   outcomeLogged.add(request);
-  request.log[level]({ ...requestFacts(request), ...facts, responseTime: reply.elapsedTime }, message);
+  request.log[level]({ ...requestFacts(request), statusCode: reply.statusCode, ...facts, responseTime: reply.elapsedTime }, message);
 }
 
 /** Fastify's per-request lines, as above; its other lines (stream and serializer errors) as Fastify writes them. */

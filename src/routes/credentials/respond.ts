@@ -6,9 +6,8 @@ import { logOutcome } from '../../plugins/request-log.ts';
 /** Answers 201 with the credential in the format asked: the body's `format`, else the Accept header. */
 export function sendCredential(request: FastifyRequest, reply: FastifyReply, format: CredentialFormat, credential: IssuedCredential) {
   const { pipeline, issued } = credential;
-  const facts = { statusCode: 201, issuances: issued.map((i) => i.issuanceId), pipeline, clusters: issued.map((i) => i.cluster) };
-  logOutcome(request, reply, 'info', facts, 'credential issued');
   reply.code(201).header('cache-control', 'no-store');
+  logOutcome(request, reply, 'info', { issuances: issued.map((i) => i.issuanceId), pipeline, clusters: issued.map((i) => i.cluster) }, 'credential issued');
   if (format === 'kubeconfig' || (format === 'json' && wantsYaml(request.headers.accept))) {
     return reply.type('application/yaml').send(renderKubeconfig(issued));
   }
