@@ -64,8 +64,8 @@ describe('fail closed when the store cannot be written', () => {
     await scratch?.cleanup();
   });
 
-  /** The newest "request failed" log line. */
-  const lastFailure = () => kv.logs.map((line) => JSON.parse(line) as { msg: string }).filter((line) => line.msg === 'request failed').at(-1);
+  /** The newest "request failed" log line of `logs` (by default, the app's under test). */
+  const lastFailure = (logs = kv.logs) => logs.map((line) => JSON.parse(line) as { msg: string }).filter((line) => line.msg === 'request failed').at(-1);
 
   const vend = async () =>
     kv.app.inject({ method: 'POST', url: '/v1/credentials', payload: {}, headers: { authorization: `Bearer ${await ci.mint(githubClaims('acme/web'))}` } });
@@ -125,8 +125,7 @@ describe('fail closed when the store cannot be written', () => {
       expect(res.statusCode).toBe(500);
       expect(res.json()).toMatchObject({ code: 'internal_error', detail: 'kubevend failed to handle the request' });
       expect(res.body).not.toMatch(/items/);
-      const failure = other.logs.map((line) => JSON.parse(line) as { msg: string }).filter((line) => line.msg === 'request failed').at(-1);
-      expect(failure).toMatchObject({ code: 'internal_error', cause: { type: 'TypeError', message: expect.stringMatching(/reading 'items'/), stack: expect.stringContaining('\n    at ') } });
+      expect(lastFailure(other.logs)).toMatchObject({ code: 'internal_error', cause: { type: 'TypeError', message: expect.stringMatching(/reading 'items'/), stack: expect.stringContaining('\n    at ') } });
     } finally {
       await other.close();
     }
