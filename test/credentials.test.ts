@@ -1,4 +1,5 @@
 import { writeFile } from 'node:fs/promises';
+import { connect, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { parse } from 'yaml';
@@ -252,6 +253,40 @@ describe('POST /v1/credentials', () => {
     const misplaced = await kv.app.inject({ method: 'GET', url: `/healthz?token=${ciToken}` });
     expect(linesOf(misplaced)).toMatchObject([{ msg: 'request completed', url: '/healthz?token=[redacted]' }]);
     expect(kv.logs.join('')).not.toContain(ciToken.split('.')[2]);
+  });
+
+  it('when the caller goes away before its credential is answered, then the issuance is still logged, as not answered', async () => {
+    if (!kv.app.server.listening) await kv.app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = kv.app.server.address() as AddressInfo;
+    const ciToken = await ci.mint(githubClaims('acme/web'));
+    const socket = connect(port, '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(`POST /v1/credentials HTTP/1.1\r\nhost: kubevend\r\nauthorization: Bearer ${ciToken}\r\n` +
+      'content-type: application/json\r\ncontent-length: 2\r\n\r\n{}');
+    const lines = () => kv.logs.map((line) => JSON.parse(line) as Record<string, unknown>);
+    // Once the server has the request (its arrival is logged), the connection is reset under it.
+    const arrival = async () => {
+      for (;;) {
+        const line = lines().find((l) => l.msg === 'request received' && l.url === '/v1/credentials' && !seen.has(l.reqId));
+        if (line) return line.reqId;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    };
+    const seen = new Set(lines().map((l) => l.reqId));
+    const reqId = await arrival();
+    socket.resetAndDestroy();
+    let issued: Record<string, unknown> | undefined;
+    while (!(issued = lines().find((l) => l.reqId === reqId && l.level === 30))) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(issued).toMatchObject({ msg: 'credential issued', statusCode: 201, answered: false, pipeline: 'web-deploy' });
+    // The ledger holds the issuance the line names: an operator can find and revoke it.
+    const [issuanceId] = issued.issuances as string[];
+    const { items } = await kv.store.audit.list({ pipeline: 'web-deploy' });
+    expect(items.find((r) => r.issuanceId === issuanceId)).toMatchObject({ outcome: 'granted' });
+    // A caller that stays gets its answer logged without the mark.
+    const answered = await post(await ci.mint(githubClaims('acme/web')), {});
+    const line = lines().find((l) => l.reqId === answered.headers['x-request-id'] && l.level === 30);
+    expect(line).toMatchObject({ msg: 'credential issued' });
+    expect(line).not.toHaveProperty('answered');
   });
 
   it('when the cause of a failure quotes a token, then what the log keeps of it has the token cut out', async () => {

@@ -2,12 +2,19 @@ import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 import { withoutCredentials } from '../logger.ts';
 
 // One log line a request. A request whose outcome says more (an issuance, a refusal, a failure)
-// logs that line as soon as the outcome is known; any other request logs `request completed` once
-// its answer is sent. A request's arrival is logged at debug only: every line passes the redaction,
-// and Fastify's two lines a request at info cost an issuance more CPU than the line that tells what
-// happened.
+// logs that line, and any other request `request completed`, once its answer has left: the caller
+// never waits for the line, and the response time it gives is the whole of it. A request's arrival
+// is logged at debug only: every line passes the redaction, and Fastify's two lines a request at
+// info cost an issuance more CPU than the line that tells what happened.
 
-const outcomeLogged = new WeakSet<FastifyRequest>();
+interface Outcome {
+  level: 'info' | 'error';
+  facts: Record<string, unknown>;
+  message: string;
+}
+
+/** The outcome of each request that has one, until its line is written; then null. */
+const outcomes = new WeakMap<FastifyRequest, Outcome | null>();
 
 /**
  * What every line of a request carries beside the request id its logger adds. A client that puts a
@@ -15,7 +22,12 @@ const outcomeLogged = new WeakSet<FastifyRequest>();
  */
 const requestFacts = (request: FastifyRequest) => ({ method: request.method, url: withoutCredentials(request.url), remoteAddress: request.ip });
 
-/** Logs the line that tells how `request` ended, in place of its `request completed`; its status set first. */
+/**
+ * Sets the line that tells how `request` ended, in place of its `request completed`; its status set
+ * first. The line is written once the answer has been sent, or, when it never is (the client went
+ * away first), once the response is closed, then with `answered: false`: a credential issued that
+ * the caller never received is still told.
+ */
 export function logOutcome(
   request: FastifyRequest,
   reply: FastifyReply,
@@ -23,8 +35,20 @@ export function logOutcome(
   facts: Record<string, unknown>,
   message: string,
 ): void {
-  outcomeLogged.add(request);
-  request.log[level]({ ...requestFacts(request), statusCode: reply.statusCode, ...facts, responseTime: reply.elapsedTime }, message);
+  outcomes.set(request, { level, facts, message });
+  // A response closed before it finished was not answered: the connection is gone.
+  if (reply.raw.closed) writeOutcome(request, reply, false);
+  else reply.raw.once('close', () => writeOutcome(request, reply, false));
+}
+
+function writeOutcome(request: FastifyRequest, reply: FastifyReply, answered: boolean): void {
+  const outcome = outcomes.get(request);
+  if (!outcome) return;
+  outcomes.set(request, null);
+  request.log[outcome.level](
+    { ...requestFacts(request), statusCode: reply.statusCode, ...outcome.facts, ...(answered ? {} : { answered: false }), responseTime: reply.elapsedTime },
+    outcome.message,
+  );
 }
 
 /** Fastify's per-request lines, as above; its other lines (stream and serializer errors) as Fastify writes them. */
@@ -34,8 +58,10 @@ export class RequestLog extends LogController {
   }
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    // Called when the answer has been sent, or failed to be.
+    if (outcomes.has(request)) writeOutcome(request, reply, !error);
     if (error) return super.requestCompleted(error, request, reply);
-    if (outcomeLogged.has(request)) return;
+    if (outcomes.has(request)) return;
     request.log.info({ ...requestFacts(request), statusCode: reply.statusCode, responseTime: reply.elapsedTime }, 'request completed');
   }
 }
