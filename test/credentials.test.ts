@@ -264,6 +264,7 @@ describe('POST /v1/credentials', () => {
     socket.write(`POST /v1/credentials HTTP/1.1\r\nhost: kubevend\r\nauthorization: Bearer ${ciToken}\r\n` +
       'content-type: application/json\r\ncontent-length: 2\r\n\r\n{}');
     const lines = () => kv.logs.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const seen = new Set(lines().map((l) => l.reqId));
     // Once the server has the request (its arrival is logged), the connection is reset under it.
     const arrival = async () => {
       for (;;) {
@@ -272,7 +273,6 @@ describe('POST /v1/credentials', () => {
         await new Promise((resolve) => setImmediate(resolve));
       }
     };
-    const seen = new Set(lines().map((l) => l.reqId));
     const reqId = await arrival();
     socket.resetAndDestroy();
     let issued: Record<string, unknown> | undefined;

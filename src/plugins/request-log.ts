@@ -58,10 +58,9 @@ export class RequestLog extends LogController {
   }
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
-    // Called when the answer has been sent, or failed to be.
-    if (outcomes.has(request)) writeOutcome(request, reply, !error);
-    if (error) return super.requestCompleted(error, request, reply);
-    if (outcomes.has(request)) return;
-    request.log.info({ ...requestFacts(request), statusCode: reply.statusCode, responseTime: reply.elapsedTime }, 'request completed');
+    // Called when the answer has been sent, or failed to be (then Fastify's own line follows).
+    if (!error && !outcomes.has(request)) outcomes.set(request, { level: 'info', facts: {}, message: 'request completed' });
+    writeOutcome(request, reply, !error);
+    if (error) super.requestCompleted(error, request, reply);
   }
 }
