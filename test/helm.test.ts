@@ -39,9 +39,11 @@ describe('the Helm chart', () => {
   });
 
   it.concurrent.for(valueSets)('when the %s values are applied (server dry run) where the restricted Pod Security Standard is enforced, then every object is accepted without a warning', async (set, { expect }) => {
-    // RoleBindings go into namespaces that must exist: the test's own stands in for the listed ones.
-    const listed = parse(await readFile(valueSetFile(set), 'utf8')).rbac?.namespaces;
-    const { manifests, text } = await renderChart(`kv-${set}`, ns, ['-f', valueSetFile(set), ...(listed ? ['--set-json', `rbac.namespaces=["${ns}"]`] : [])]);
+    // RoleBindings go into namespaces that must exist: the test's own stands in for the policy's.
+    const values = parse(await readFile(valueSetFile(set), 'utf8'));
+    for (const grant of values.policy.content.pipelines.flatMap((p: { grants: { namespace: unknown }[] }) => p.grants)) grant.namespace = ns;
+    const { manifests, text } = await renderChart(`kv-${set}`, ns, ['-f', await valuesFile(values)]);
+    expect(manifests.filter((m) => m.kind === 'RoleBinding').map((m) => m.metadata.namespace)).toContain(ns);
     const result = await kubectl(['apply', '--dry-run=server', '-n', ns, '-f', '-'], { input: text });
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toBe('');
@@ -79,6 +81,36 @@ describe('the Helm chart', () => {
     expect((await podTemplate({ issuerKeys: { files: { 'jenkins.pub.pem': 'a key' } } })).template).not.toEqual(before.template);
     const postgres = (url: string) => podTemplate({ storage: { type: 'postgres', postgres: { url } }, fingerprintKey: { existingSecret: 'kv-key' } });
     expect((await postgres('postgres://db/a')).template).not.toEqual((await postgres('postgres://db/b')).template);
+  });
+
+  it('when the policy\'s namespaces are templated and no namespaces are listed, then the chart refuses to render and says what to set; listed or cluster-wide, it binds there', async () => {
+    const base = parse(await readFile(join(chartDir, 'values.yaml'), 'utf8')).policy.content;
+    const grants = [{ cluster: 'local', namespace: ['web', 'ci-{{repository_name}}'], serviceAccount: 'deployer' }];
+    const templated = { policy: { content: { ...base, pipelines: [{ name: 'per-repo', issuer: 'github', match: { repository_owner: 'acme' }, grants }] } } };
+    const refused = await helm(['template', 'kv', chartDir, '--namespace', ns, '-f', await valuesFile(templated)]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('ci-{{repository_name}}');
+    expect(refused.stderr).toMatch(/cannot tell the namespaces they render to. Set them: list them in rbac\.namespaces/);
+    expect(refused.stderr).toMatch(/rbac\.clusterWide: true/);
+    const bindings = async (values: object) => (await renderChart('kv', ns, ['-f', await valuesFile(values)])).manifests
+      .filter((m) => m.kind.endsWith('Binding') && m.metadata.name === 'kv-kubevend-issue')
+      .map((m) => `${m.kind} ${m.metadata.namespace ?? ''}`.trim());
+    expect(await bindings({ ...templated, rbac: { namespaces: ['ci-web', 'ci-api'] } })).toEqual(['RoleBinding web', 'RoleBinding ci-web', 'RoleBinding ci-api']);
+    expect(await bindings({ ...templated, rbac: { clusterWide: true } })).toEqual(['ClusterRoleBinding']);
+  });
+
+  it('when the policy is in a ConfigMap of one\'s own, then the chart refuses to render until the namespaces are listed', async () => {
+    const refused = await helm(['template', 'kv', chartDir, '--set', 'policy.existingConfigMap=our-policy']);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/the policy is in ConfigMap our-policy, which the chart cannot read.*rbac\.namespaces/);
+    const { manifests } = await renderChart('kv', ns, ['--set', 'policy.existingConfigMap=our-policy', '--set-json', 'rbac.namespaces=["ci-web"]']);
+    expect(find(manifests, 'RoleBinding', '-issue').metadata.namespace).toBe('ci-web');
+  });
+
+  it('when a grant names only a cluster kubevend reaches by kubeconfig, then the chart binds nothing for it in its own cluster', async () => {
+    const { manifests } = await renderChart('kv', ns, ['-f', valueSetFile('postgres-replicas'), '--set-json',
+      'policy.content.pipelines=[{"name":"eu","issuer":"jenkins","match":{"job":"eu"},"grants":[{"cluster":"prod-eu","namespace":"billing-eu","serviceAccount":"deployer"}]}]']);
+    expect(manifests.filter((m) => m.kind.endsWith('Binding'))).toEqual([]);
   });
 
   it('when the chart grants kubevend permissions, then they are exactly those of deploy/rbac', async () => {

@@ -1,7 +1,7 @@
 {{/*
 kubevend's own permissions, one ClusterRole per capability, as deploy/rbac in the project has them
 (a test compares the two). Each entry: the capability's rules and whether it is bound per namespace
-(RoleBindings in rbac.namespaces, when listed) or always cluster-wide.
+(RoleBindings in kubevend.rbacNamespaces, unless rbac.clusterWide) or always cluster-wide.
 */}}
 {{- define "kubevend.rbacRoles" -}}
 {{- $rbac := .Values.rbac }}
@@ -65,4 +65,48 @@ grantable-cluster:
 {{- with .rules }}
 {{ toYaml . }}
 {{- end }}
+{{- end }}
+
+{{/*
+The namespaces kubevend issues into, as a JSON list: those its policy's grants name on the cluster it
+runs in (the only one where its ServiceAccount acts), and rbac.namespaces. A templated namespace, or a
+policy the chart cannot read, names no namespace: rather than bind nowhere and fail every request, or
+everywhere and let kubevend reach kube-system, the chart refuses until the values say which.
+*/}}
+{{- define "kubevend.rbacNamespaces" -}}
+{{- $rbac := .Values.rbac }}
+{{- $namespaces := list }}
+{{- $templated := list }}
+{{- if not .Values.policy.existingConfigMap }}
+{{- $inCluster := list }}
+{{- range .Values.policy.content.clusters }}
+{{- if .inCluster }}{{ $inCluster = append $inCluster .name }}{{ end }}
+{{- end }}
+{{- range .Values.policy.content.pipelines }}
+{{- range .grants }}
+{{- $here := false }}
+{{- range kindIs "slice" .cluster | ternary .cluster (list .cluster) }}
+{{- if has . $inCluster }}{{ $here = true }}{{ end }}
+{{- end }}
+{{- if $here }}
+{{- range kindIs "slice" .namespace | ternary .namespace (list .namespace) }}
+{{- if contains "{{" . }}
+{{- $templated = append $templated . }}
+{{- else }}
+{{- $namespaces = append $namespaces . }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if not (or $rbac.namespaces $rbac.clusterWide) }}
+{{- $choice := "list them in rbac.namespaces (a RoleBinding in each), or set rbac.clusterWide: true to let kubevend mint a token for any ServiceAccount in any namespace, kube-system included" }}
+{{- if .Values.policy.existingConfigMap }}
+{{- fail (printf "the policy is in ConfigMap %s, which the chart cannot read: it cannot tell the namespaces kubevend issues into. Set them: %s" .Values.policy.existingConfigMap $choice) }}
+{{- else if $templated }}
+{{- fail (printf "the policy names templated namespaces (%s): the chart cannot tell the namespaces they render to. Set them: %s" (join ", " (uniq $templated)) $choice) }}
+{{- end }}
+{{- end }}
+{{- concat $namespaces $rbac.namespaces | uniq | toJson }}
 {{- end }}
