@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { openapiPlugin } from './plugins/openapi.ts';
 import { loadSheddingPlugin } from './plugins/load-shedding.ts';
-import { problemsPlugin } from './plugins/problems.ts';
+import { checkExpectationHandler, clientErrorHandler, frameworkErrorHandler, problemsPlugin } from './plugins/problems.ts';
 import { RequestLog } from './plugins/request-log.ts';
 import { auditRoutes } from './routes/audit/index.ts';
 import { credentialRoutes } from './routes/credentials/index.ts';
@@ -50,7 +50,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     requestIdHeader: false,
     genReqId: () => randomUUID(),
     logController: new RequestLog(),
+    // What Node's parser and Fastify's router refuse before a route sees the request is answered as
+    // problem+json too; a request without a Host is refused by the problems plugin, not by Node.
+    clientErrorHandler,
+    frameworkErrors: frameworkErrorHandler,
+    http: { requireHostHeader: false },
   });
+  app.server.on('checkExpectation', checkExpectationHandler.bind(app));
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   // JSON is the only body kubevend reads; anything else is a 415, not a string to validate.
