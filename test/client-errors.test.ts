@@ -1,6 +1,6 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
-import { createTestIssuer } from './helpers/ci-issuer.ts';
+import { createTestIssuer, githubClaims, type TestIssuer } from './helpers/ci-issuer.ts';
 import { scratchDir, startKubevend, type Kubevend } from './helpers/kubevend.ts';
 
 // Requests a client library would refuse to send, so they go over a real socket as raw bytes: most
@@ -65,15 +65,17 @@ const problemJson = /^application\/problem\+json(;|$)/;
 describe('errors the server answers itself', () => {
   let scratch: Awaited<ReturnType<typeof scratchDir>>;
   let kv: Kubevend;
+  let ci: TestIssuer;
   let port: number;
 
   beforeAll(async () => {
     scratch = await scratchDir();
-    const ci = await createTestIssuer(scratch.dir);
+    ci = await createTestIssuer(scratch.dir);
     kv = await startKubevend(scratch.dir, {
       issuers: [{ name: 'ci', issuer: ci.issuer, audiences: ['kubevend'], publicKeyFile: ci.publicKeyFile }],
       clusters: [{ name: 'local', kubeconfig: inject('kubeconfig') }],
-      pipelines: [{ name: 'web', issuer: 'ci', match: { repository: 'acme/web' }, grants: [{ cluster: 'local', namespace: 'default', serviceAccount: 'default' }] }],
+      // Nothing is issued here: the grant only makes the policy valid, so its namespace need not exist.
+      pipelines: [{ name: 'web', issuer: 'ci', match: { repository: 'acme/web' }, grants: [{ cluster: 'local', namespace: 'client-errors', serviceAccount: 'deployer' }] }],
     });
     // Node's own timeouts, shortened so that a slow client meets them within the test. Node checks
     // them every 30 s by default; it reads that interval (a server option, not in its types) when the
@@ -93,6 +95,9 @@ describe('errors the server answers itself', () => {
   const request = (line: string, headers: string[] = [], body = '') =>
     [line, 'Host: kubevend', ...headers, '', body].join('\r\n');
   const json = ['Content-Type: application/json', 'Connection: close'];
+  // A request whose body is at fault carries a valid identity token, so that the body is what is
+  // refused, whether the caller is authenticated before or after the body is read.
+  const token = 'Authorization: Bearer {token}';
 
   // What the client does, its bytes, and the status and code it gets. Each connection is closed after
   // the answer: by the server when it cannot read the request, else as the request asks.
@@ -103,7 +108,7 @@ describe('errors the server answers itself', () => {
     { when: 'a header name holds a space', bytes: request('GET /healthz HTTP/1.1', [`X ${secret}: 1`]), status: 400, code: 'bad_request' },
     { when: 'the request line is not HTTP', bytes: `GET /healthz ${secret}\r\nHost: kubevend\r\n\r\n`, status: 400, code: 'bad_request' },
     { when: 'the method is not one HTTP knows', bytes: request(`${secret.toUpperCase()} /v1/credentials HTTP/1.1`), status: 400, code: 'bad_request' },
-    { when: 'a chunk size is not hexadecimal', bytes: request('POST /v1/credentials HTTP/1.1', ['Content-Type: application/json', 'Transfer-Encoding: chunked'], `${secret}\r\n{}\r\n0\r\n\r\n`), status: 400, code: 'bad_request' },
+    { when: 'a chunk size is not hexadecimal', bytes: request('POST /v1/credentials HTTP/1.1', [token, 'Content-Type: application/json', 'Transfer-Encoding: chunked'], `${secret}\r\n{}\r\n0\r\n\r\n`), status: 400, code: 'bad_request' },
     { when: 'the Content-Length is not a number', bytes: request('POST /v1/credentials HTTP/1.1', ['Content-Type: application/json', `Content-Length: ${secret}`], '{}'), status: 400, code: 'bad_request' },
     { when: 'both Content-Length and chunked encoding are sent', bytes: request('POST /v1/credentials HTTP/1.1', ['Content-Type: application/json', 'Content-Length: 4', 'Transfer-Encoding: chunked'], `2\r\n${secret}\r\n0\r\n\r\n`), status: 400, code: 'bad_request' },
     { when: 'an HTTP/1.1 request has no Host', bytes: `GET /healthz?${secret} HTTP/1.1\r\nConnection: close\r\n\r\n`, status: 400, code: 'bad_request' },
@@ -116,14 +121,14 @@ describe('errors the server answers itself', () => {
     { when: 'a known path is asked with GET instead of POST', bytes: request(`GET /v1/credentials?${secret} HTTP/1.1`, ['Connection: close']), status: 405, code: 'method_not_allowed' },
     { when: 'a known path is asked with OPTIONS', bytes: request('OPTIONS /v1/issuances HTTP/1.1', ['Connection: close']), status: 405, code: 'method_not_allowed' },
     { when: 'the request expects something other than 100-continue', bytes: request('POST /v1/credentials HTTP/1.1', [...json, `Expect: ${secret}`, 'Content-Length: 2'], '{}'), status: 417, code: 'expectation_failed' },
-    { when: 'the body is not JSON', bytes: request('POST /v1/credentials HTTP/1.1', ['Content-Type: text/plain', `Content-Length: ${secret.length}`, 'Connection: close'], secret), status: 415, code: 'unsupported_media_type' },
-    { when: 'the body is larger than 64 KB', bytes: request('POST /v1/credentials HTTP/1.1', [...json, `Content-Length: ${70 * 1024}`], `"${secret}${'a'.repeat(70 * 1024 - secret.length - 2)}"`), status: 413, code: 'body_too_large' },
+    { when: 'the body is not JSON', bytes: request('POST /v1/credentials HTTP/1.1', [token, 'Content-Type: text/plain', `Content-Length: ${secret.length}`, 'Connection: close'], secret), status: 415, code: 'unsupported_media_type' },
+    { when: 'the body is larger than 64 KB', bytes: request('POST /v1/credentials HTTP/1.1', [token, ...json, `Content-Length: ${70 * 1024}`], `"${secret}${'a'.repeat(70 * 1024 - secret.length - 2)}"`), status: 413, code: 'body_too_large' },
     { when: 'the headers do not arrive in time', bytes: `GET /healthz?${secret} HTTP/1.1\r\nHost: kubevend\r\n`, status: 408, code: 'request_timeout' },
-    { when: 'the body does not arrive in time', bytes: request('POST /v1/credentials HTTP/1.1', ['Content-Type: application/json', 'Content-Length: 100'], `{"${secret}`), status: 408, code: 'request_timeout' },
+    { when: 'the body does not arrive in time', bytes: request('POST /v1/credentials HTTP/1.1', [token, 'Content-Type: application/json', 'Content-Length: 100'], `{"${secret}`), status: 408, code: 'request_timeout' },
   ];
 
   it.each(cases.map((c) => [c.when, c.status, c.code, c.bytes] as const))('when %s, then the answer is a problem+json %i %s that does not repeat the request', async (_, status, code, bytes) => {
-    const answer = await sendRaw(port, bytes);
+    const answer = await sendRaw(port, bytes.replace('{token}', await ci.mint(githubClaims('acme/web'))));
     expect(answer.status).toBe(status);
     expect(answer.headers['content-type']).toMatch(problemJson);
     expect(JSON.parse(answer.body)).toMatchObject({ code, status, type: `urn:kubevend:problem:${code}`, instance: expect.stringMatching(/^urn:kubevend:request:/) });
