@@ -40,7 +40,7 @@ export async function issuerKey(issuer: IssuerPolicy, cache: RemoteKeyCache, rea
   if (issuer.jwksFile) return createLocalJWKSet(JSON.parse(await read(issuer.jwksFile)));
   const ca = issuer.caFile ? await read(issuer.caFile) : undefined;
   const fetcher = fetchTrusting(ca);
-  const cacheKey = JSON.stringify([issuer.issuer, issuer.jwksUri, issuer.caFile, ca, issuer.jwksCacheTtl, issuer.jwksRefetchInterval]);
+  const cacheKey = JSON.stringify([issuer.issuer, issuer.jwksUri, issuer.caFile, ca, issuer.insecure, issuer.jwksCacheTtl, issuer.jwksRefetchInterval]);
   return cache.get(cacheKey, () => remoteKeySet(issuer, fetcher));
 }
 
@@ -51,7 +51,7 @@ function remoteKeySet(issuer: IssuerPolicy, fetcher: FetchLike): JWTVerifyGetKey
   return async (header, token) => {
     if (!set) {
       if (!jwksUri && Date.now() - failedAt < DISCOVERY_RETRY_MS) throw new IssuerUnavailableError('OIDC discovery failed moments ago');
-      jwksUri ??= discoverJwksUri(issuer.issuer, fetcher).catch((err) => {
+      jwksUri ??= discoverJwksUri(issuer.issuer, issuer.insecure, fetcher).catch((err) => {
         jwksUri = undefined;
         failedAt = Date.now();
         throw err;
@@ -60,14 +60,14 @@ function remoteKeySet(issuer: IssuerPolicy, fetcher: FetchLike): JWTVerifyGetKey
         cacheMaxAge: issuer.jwksCacheTtl * 1000,
         cooldownDuration: issuer.jwksRefetchInterval * 1000,
         timeoutDuration: FETCH_TIMEOUT_MS,
-        [customFetch]: fetcher,
+        [customFetch]: jwksFetch(fetcher),
       });
     }
     return set(header, token);
   };
 }
 
-async function discoverJwksUri(issuerUrl: string, fetcher: FetchLike): Promise<URL> {
+async function discoverJwksUri(issuerUrl: string, insecure: boolean, fetcher: FetchLike): Promise<URL> {
   const url = `${issuerUrl.replace(/\/$/, '')}/.well-known/openid-configuration`;
   let doc: { issuer?: unknown; jwks_uri?: unknown };
   try {
@@ -78,10 +78,30 @@ async function discoverJwksUri(issuerUrl: string, fetcher: FetchLike): Promise<U
     throw new IssuerUnavailableError(`OIDC discovery at ${url} failed: ${(err as Error).message}`);
   }
   if (doc.issuer !== issuerUrl) throw new IssuerUnavailableError(`OIDC discovery at ${url} names another issuer`);
-  if (typeof doc.jwks_uri !== 'string' || !doc.jwks_uri.startsWith('https://')) {
-    throw new IssuerUnavailableError(`OIDC discovery at ${url} has no https jwks_uri`);
+  const protocols = insecure ? ['https:', 'http:'] : ['https:'];
+  if (typeof doc.jwks_uri !== 'string' || !URL.canParse(doc.jwks_uri) || !protocols.includes(new URL(doc.jwks_uri).protocol)) {
+    throw new IssuerUnavailableError(`OIDC discovery at ${url} has no ${insecure ? 'http(s)' : 'https'} jwks_uri`);
   }
   return new URL(doc.jwks_uri);
+}
+
+/**
+ * jose asks for the JWKS with `redirect: 'manual'`; refusing redirects outright keeps an https
+ * JWKS URL from ever leading to http, whatever jose does with a 3xx. A failed fetch is the
+ * issuer being unavailable, not a bad token.
+ */
+function jwksFetch(fetcher: FetchLike): FetchLike {
+  return async (url, init) => {
+    let res: Response;
+    try {
+      res = await fetcher(url, { ...init, redirect: 'error' });
+    } catch (err) {
+      const reason = ((err as Error).cause as Error | undefined)?.message ?? (err as Error).message;
+      throw new IssuerUnavailableError(`fetching the JWKS at ${url} failed: ${reason}`);
+    }
+    if (res.status !== 200) throw new IssuerUnavailableError(`the JWKS at ${url} answered HTTP ${res.status}`);
+    return res;
+  };
 }
 
 function fetchTrusting(ca: string | undefined): FetchLike {

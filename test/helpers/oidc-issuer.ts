@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -15,10 +16,10 @@ interface SigningKey {
 }
 
 export interface OidcIssuer {
-  /** The issuer URL: `https://127.0.0.1:<port>`. */
+  /** The issuer URL: `https://127.0.0.1:<port>` (or `http://` with `plain`). */
   issuer: string;
-  /** PEM of the CA that signed the issuer's TLS certificate. */
-  caFile: string;
+  /** PEM of the CA that signed the issuer's TLS certificate; none with `plain`. */
+  caFile?: string;
   /** How often the JWKS was fetched. */
   jwksFetches(): number;
   /** Signs with the newest key (or a key that was never published, with `unpublished`). */
@@ -39,9 +40,18 @@ async function tlsFiles(dir: string): Promise<{ ca: string; key: string; cert: s
   return { ca: p('oidc-ca.crt'), key: p('oidc.key'), cert: p('oidc.crt') };
 }
 
-/** A real HTTPS OIDC issuer on loopback: discovery, a JWKS, key rotation; like a CI system's. */
-export async function startOidcIssuer(dir: string, options: { audience?: string } = {}): Promise<OidcIssuer> {
-  const tls = await tlsFiles(dir);
+export interface OidcIssuerOptions {
+  audience?: string;
+  /** Plain HTTP instead of HTTPS: what kubevend accepts only under `insecure: true`. */
+  plain?: boolean;
+  /** The `jwks_uri` the discovery document names, instead of the issuer's own JWKS. */
+  jwksUri?: string;
+  /** Paths answered with a 302 to another URL, as a hijacked or misconfigured server would. */
+  redirects?: Record<string, string>;
+}
+
+/** A real OIDC issuer on loopback (HTTPS unless `plain`): discovery, a JWKS, key rotation; like a CI system's. */
+export async function startOidcIssuer(dir: string, options: OidcIssuerOptions = {}): Promise<OidcIssuer> {
   const keys: SigningKey[] = [];
   const newKey = async (): Promise<SigningKey> => {
     const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
@@ -52,10 +62,16 @@ export async function startOidcIssuer(dir: string, options: { audience?: string 
   let fetches = 0;
   let issuer = '';
 
-  const server: Server = createServer({ key: await readFile(tls.key), cert: await readFile(tls.cert) }, (req, res) => {
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    const location = options.redirects?.[req.url ?? ''];
+    if (location) {
+      res.writeHead(302, { location });
+      res.end();
+      return;
+    }
     res.setHeader('content-type', 'application/json');
     if (req.url === '/.well-known/openid-configuration') {
-      res.end(JSON.stringify({ issuer, jwks_uri: `${issuer}/.well-known/jwks`, id_token_signing_alg_values_supported: ['RS256'] }));
+      res.end(JSON.stringify({ issuer, jwks_uri: options.jwksUri ?? `${issuer}/.well-known/jwks`, id_token_signing_alg_values_supported: ['RS256'] }));
     } else if (req.url === '/.well-known/jwks') {
       fetches++;
       res.end(JSON.stringify({ keys: keys.map((k) => k.jwk) }));
@@ -63,13 +79,17 @@ export async function startOidcIssuer(dir: string, options: { audience?: string 
       res.statusCode = 404;
       res.end('{}');
     }
-  });
+  };
+  const tls = options.plain ? undefined : await tlsFiles(dir);
+  const server: Server | ReturnType<typeof createHttpServer> = tls
+    ? createServer({ key: await readFile(tls.key), cert: await readFile(tls.cert) }, handle)
+    : createHttpServer(handle);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  issuer = `https://127.0.0.1:${(server.address() as { port: number }).port}`;
+  issuer = `${tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as { port: number }).port}`;
 
   return {
     issuer,
-    caFile: tls.ca,
+    ...(tls ? { caFile: tls.ca } : {}),
     jwksFetches: () => fetches,
     async mint(claims = {}, { unpublished = false, header = {} } = {}) {
       const key = unpublished ? await newKey() : keys.at(-1)!;
