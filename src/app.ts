@@ -3,6 +3,7 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import { randomUUID } from 'node:crypto';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { openapiPlugin } from './plugins/openapi.ts';
+import { authenticationPlugin } from './plugins/authentication.ts';
 import { loadSheddingPlugin } from './plugins/load-shedding.ts';
 import { checkExpectationHandler, clientErrorHandler, frameworkErrorHandler, problemsPlugin } from './plugins/problems.ts';
 import { RequestLog } from './plugins/request-log.ts';
@@ -19,7 +20,10 @@ import { createExplainService } from './services/explain.ts';
 import { createCredentialService } from './services/issue-credentials.ts';
 import { createIssuanceEngine } from './services/issuance-engine.ts';
 import { createIssuanceQueries } from './services/issuance-queries.ts';
-import type { KubeGateway, PolicySource } from './services/ports.ts';
+import type { PolicySource } from './policy/load.ts';
+import type { KubeGateway } from './services/ports.ts';
+import { createAuthFailureLimit, createRefusalTally, type AuthFailureLimitOptions } from './services/refusals.ts';
+import { createSuspensionCache } from './services/suspension-view.ts';
 import { createReadiness } from './services/readiness.ts';
 import { createRevocationService } from './services/revoke.ts';
 import { createRotationService } from './services/rotate.ts';
@@ -39,6 +43,10 @@ export interface AppDeps {
   instance?: string;
   /** Issuing requests served at once before the next is shed with a 503; default 64. */
   maxInFlight?: number;
+  /** Failed authentications an address may have before it is refused at once. */
+  authFailures?: AuthFailureLimitOptions;
+  /** Length of the window refusals are counted in, per address (default a minute). */
+  refusalWindowMs?: number;
 }
 
 /** Builds the HTTP app from explicit dependencies; `server.ts` passes the real ones. */
@@ -84,9 +92,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...(deps.durableTokenTimeoutMs ? { durableTokenTimeoutMs: deps.durableTokenTimeoutMs } : {}),
     ...(deps.instance ? { instance: deps.instance } : {}),
   });
-  const services = { ...deps, authenticator, engine, telemetry: metrics.telemetry, ...(deps.logger ? { logger: deps.logger } : {}) };
+  const tally = createRefusalTally({
+    store: deps.store, telemetry: metrics.telemetry,
+    ...(deps.logger ? { logger: deps.logger } : {}), ...(deps.refusalWindowMs ? { windowMs: deps.refusalWindowMs } : {}),
+  });
+  app.addHook('onClose', () => tally.close());
+  const suspensions = createSuspensionCache(deps.store);
+  const services = { ...deps, authenticator, engine, tally, suspensions, telemetry: metrics.telemetry, ...(deps.logger ? { logger: deps.logger } : {}) };
   await app.register(problemsPlugin);
   await app.register(loadSheddingPlugin, { maxInFlight: deps.maxInFlight ?? 64 });
+  await app.register(authenticationPlugin, { authenticator, tally, limit: createAuthFailureLimit(deps.authFailures) });
   await app.register(openapiPlugin);
   await app.register(healthRoutes, { readiness: createReadiness(deps) });
   await app.register(metricsRoutes, { metrics });
@@ -95,11 +110,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(credentialRoutes, { credentials });
   await app.register(explainRoutes, { explain: createExplainService(services) });
   await app.register(issuanceRoutes, {
-    authenticator, revocations,
+    revocations,
     queries: createIssuanceQueries(services),
     rotations: createRotationService({ ...services, credentials, revocations }),
   });
-  await app.register(auditRoutes, { authenticator, audit: createAuditQueries(services) });
+  await app.register(auditRoutes, { audit: createAuditQueries(services) });
   await app.register(docsRoutes);
   return app;
 }

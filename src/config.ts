@@ -26,6 +26,10 @@ const configSchema = z.object({
   KUBEVEND_INSTANCE: z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/, 'must be a Kubernetes label value: 1 to 63 letters, digits, ".", "_" or "-", starting and ending with a letter or digit')
     .default('kubevend')
     .describe('The installation: its label is on every object it creates, and its reaper sweeps only those. Installations that share a cluster need names of their own'),
+  KUBEVEND_NAMESPACE: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a namespace name').max(63).optional()
+    .describe('kubevend\'s own namespace, which no grant may reach; in a pod, read from its ServiceAccount when unset'),
+  KUBEVEND_AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(1).default(60)
+    .describe('Failed authentications a client address may have per minute (and in a burst) before it is refused without any signature check'),
 });
 
 export type Config = {
@@ -41,6 +45,8 @@ export type Config = {
   maxInFlight: number;
   durableTokenTimeoutSeconds: number;
   instance: string;
+  namespace?: string;
+  authFailuresPerMinute: number;
 };
 
 export class ConfigError extends Error {}
@@ -66,5 +72,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxInFlight: e.KUBEVEND_MAX_IN_FLIGHT,
     durableTokenTimeoutSeconds: e.KUBEVEND_DURABLE_TOKEN_TIMEOUT,
     instance: e.KUBEVEND_INSTANCE,
+    ...(e.KUBEVEND_NAMESPACE ? { namespace: e.KUBEVEND_NAMESPACE } : {}),
+    authFailuresPerMinute: e.KUBEVEND_AUTH_FAILURES_PER_MINUTE,
   };
 }

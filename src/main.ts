@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import closeWithGrace from 'close-with-grace';
 import { pino } from 'pino';
 import { buildApp } from './app.ts';
@@ -16,8 +17,10 @@ export async function main(): Promise<void> {
   const config = loadConfig();
   const logger = pino(loggerOptions(config.logLevel));
   const metrics = createMetrics();
+  const ownNamespace = config.namespace ?? (await podNamespace());
   const policy = await watchPolicyFile(config.policyFile, {
     logger,
+    ...(ownNamespace ? { ownNamespace } : {}),
     onReload: (ok) => {
       metrics.policyReloads.inc({ result: ok ? 'ok' : 'refused' });
       metrics.policyReloadOk.set(ok ? 1 : 0);
@@ -36,6 +39,7 @@ export async function main(): Promise<void> {
     durableTokenTimeoutMs: config.durableTokenTimeoutSeconds * 1000,
     maxInFlight: config.maxInFlight,
     instance: config.instance,
+    authFailures: { burst: config.authFailuresPerMinute, perMinute: config.authFailuresPerMinute },
   });
   const stopReaper = config.reaperIntervalSeconds > 0
     ? createReaper({ policy, kube, store, logger, telemetry: metrics.telemetry, auditRetentionMs: config.auditRetentionSeconds * 1000, instance: config.instance })
@@ -52,6 +56,12 @@ export async function main(): Promise<void> {
     logger.info('closed');
   });
   await app.listen({ host: config.host, port: config.port });
+}
+
+/** The namespace of the pod kubevend runs in, from its ServiceAccount's mount; undefined outside a pod. */
+async function podNamespace(): Promise<string | undefined> {
+  const text = await readFile('/var/run/secrets/kubernetes.io/serviceaccount/namespace', 'utf8').catch(() => undefined);
+  return text?.trim() || undefined;
 }
 
 /** Configuration errors are for people: printed plainly, without a stack trace. */

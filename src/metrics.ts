@@ -21,7 +21,13 @@ export function createMetrics() {
     name: 'kubevend_reaper_removed_total', help: 'Issuances the reaper cleaned up, by reason (expired, abandoned, strays)',
     labelNames: ['reason'] as const, registers,
   });
+  const refusals = new Counter({
+    name: 'kubevend_refusals_total',
+    help: 'Refused requests by problem code, those counted per address and window included',
+    labelNames: ['code'] as const, registers,
+  });
   const telemetry: Telemetry = {
+    refusal: (code) => refusals.inc({ code }),
     issuance: (outcome, l) => issuances.inc({ outcome, pipeline: l.pipeline ?? '', cluster: l.cluster ?? '', mode: l.mode ?? '', code: l.code ?? '' }),
     kubeCall: (cluster, verb, seconds, code) => kubeRequests.observe({ cluster, verb, code }, seconds),
     reaperRun: (result, removed) => {

@@ -25,9 +25,12 @@ describe('ledger retention and the verification command', () => {
     kv = await startKubevend(scratch.dir, {
       issuers: [{ name: 'ci', issuer: ci.issuer, audiences: ['kubevend'], publicKeyFile: ci.publicKeyFile }],
       clusters: [{ name: 'local', kubeconfig: inject('kubeconfig') }],
-      pipelines: [],
+      pipelines: [{
+        name: 'web', issuer: 'ci', match: { repository: 'acme/web' }, conditions: { ref: 'refs/heads/never' },
+        grants: [{ cluster: 'local', namespace: 'ci', serviceAccount: 'deployer' }],
+      }],
     }, { auditRetentionMs: 3600_000 });
-    // Refusals are records too: a handful, without touching the cluster.
+    // Refusals of a pipeline's own jobs are records too: a handful, without touching the cluster.
     for (let i = 0; i < 5; i++) {
       await kv.app.inject({ method: 'POST', url: '/v1/credentials', payload: {}, headers: { authorization: `Bearer ${await ci.mint(githubClaims('acme/web'))}` } });
     }

@@ -35,7 +35,7 @@ describe('GET /v1/audit and the ledger', () => {
         { name: 'ghost', issuer: 'ci', match: { repository: 'acme/ghost' }, grants: [{ cluster: 'local', namespace: ns, serviceAccount: 'nobody' }] },
       ],
       operators: [{ name: 'auditors', issuer: 'sso', match: { groups: 'audit' }, role: 'auditor' }],
-    });
+    }, { refusalWindowMs: 300 });
     auditor = await sso.mint({ sub: 'grace', groups: ['audit'] });
   });
 
@@ -74,14 +74,16 @@ describe('GET /v1/audit and the ledger', () => {
     expect(record.tokenFingerprint).toBe(`hmac-sha256:${createHmac('sha256', kv.fingerprintKey).update(token).digest('base64url')}`);
   });
 
-  it('when requests are refused or fail, then each leaves a record with the reason code', async () => {
+  it('when requests fail, then each leaves a record with the reason code; refusals no pipeline answers for are counted per address', async () => {
     await vend('acme/nobody');
     await vend('acme/ghost');
     await kv.app.inject({ method: 'POST', url: '/v1/credentials', payload: {}, headers: { authorization: 'Bearer not-a-jwt' } });
-    const denied = (await audit('?outcome=denied')).json().items.map((r: { reasonCode: string }) => r.reasonCode);
-    expect(denied).toEqual(expect.arrayContaining(['pipeline_not_matched', 'token_malformed']));
     const [failed] = (await audit('?outcome=failed&pipeline=ghost')).json().items;
     expect(failed).toMatchObject({ reasonCode: 'kube_object_not_found', pipeline: 'ghost', claims: { repository: 'acme/ghost' } });
+    await expect.poll(async () => (await audit('?kind=refusals')).json().items, { timeout: 5000 }).toEqual([
+      expect.objectContaining({ outcome: 'denied', clientAddress: '127.0.0.1', reason: expect.stringMatching(/^2 refused from .*: (pipeline_not_matched 1, token_malformed 1|token_malformed 1, pipeline_not_matched 1)$/) }),
+    ]);
+    expect((await audit('?outcome=denied&kind=issuance')).json().items).toEqual([]);
   });
 
   it('when an issuance is revoked, then the revocation is in the ledger with who did it', async () => {

@@ -7,7 +7,7 @@ import { chartReadme, chartReadmeText } from '../scripts/docs/helm-values.ts';
 import { openapiDocument } from '../scripts/docs/openapi.ts';
 import { policyReference } from '../scripts/docs/policy-reference.ts';
 import { loadPolicyFile } from '../src/policy/load.ts';
-import { evaluate } from '../src/services/evaluate.ts';
+import { evaluate } from '../src/policy/decide.ts';
 
 const root = join(import.meta.dirname, '..');
 const committed = (file: string) => readFile(join(root, file), 'utf8');
@@ -43,7 +43,7 @@ describe('generated documents', () => {
 
 describe('example policies', () => {
   const decide = (policy: Awaited<ReturnType<typeof loadPolicyFile>>, issuer: string, claims: Record<string, unknown>) =>
-    evaluate(policy, { issuer, claims, expiresAt: new Date() }, {});
+    evaluate(policy, { identity: { issuer, claims }, ask: {} });
 
   it('when the GitHub Actions example is loaded, then it grants and denies as its comments say', async () => {
     const policy = await loadPolicyFile(join(root, 'examples', 'github-actions.yaml'));

@@ -81,13 +81,27 @@ describe('POST /v1/explain and how the policy decides', () => {
     });
   });
 
-  it('when a glob would have to cross "/", then the pipeline does not match and explain says which claim failed', async () => {
-    const res = await explain(await ci.mint(githubClaims('acme/web/../../evil')));
+  it('when a glob would have to cross "/", then the pipeline does not match and explain says which claim failed to an operator', async () => {
+    const operator = await sso.mint({ sub: 'jane', groups: ['platform-team'] });
+    const res = await explain(operator, { identity: { issuer: 'ci', claims: githubClaims('acme/web/../../evil') } });
     const body = res.json();
     expect(body.decision).toBe('denied');
     expect(body.denial.code).toBe('pipeline_not_matched');
     expect(body.pipelines.map((p: { stage: string }) => p.stage)).toEqual(['match', 'match']);
     expect(body.pipelines[1].mismatches[0]).toMatchObject({ claim: 'repository', expected: ['acme/*'] });
+  });
+
+  it('when a job explains a token no pipeline fits, then it learns no pipeline\'s name nor the claims they expect', async () => {
+    const res = await explain(await ci.mint(githubClaims('evil/web')));
+    const body = res.json();
+    expect(body).toMatchObject({ decision: 'denied', denial: { code: 'pipeline_not_matched' }, pipelines: [] });
+    expect(res.body).not.toMatch(/acme|web-prod|acme-staging|production/);
+  });
+
+  it('when a job explains its own token, then it sees only the pipelines it fits, not the others', async () => {
+    const body = (await explain(await ci.mint(githubClaims('acme/api')))).json();
+    expect(body.pipelines.map((p: { pipeline: string }) => p.pipeline)).toEqual(['acme-staging']);
+    expect(JSON.stringify(body)).not.toMatch(/web-prod|acme\/web-legacy/);
   });
 
   it('when a namespace is asked that only a templated entry grants, then the rendered name is granted', async () => {
@@ -99,7 +113,8 @@ describe('POST /v1/explain and how the policy decides', () => {
     const res = await explain(await ci.mint(githubClaims('acme/API_v2')));
     const body = res.json();
     expect(body.denial.code).toBe('grant_not_allowed');
-    expect(body.pipelines[1].grants[0].reason).toMatch(/not an RFC 1123 label/);
+    expect(body.pipelines[0]).toMatchObject({ pipeline: 'acme-staging' });
+    expect(body.pipelines[0].grants[0].reason).toMatch(/not an RFC 1123 label/);
   });
 
   it('when a caller passes another identity without an operator role, then it is refused', async () => {

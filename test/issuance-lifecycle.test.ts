@@ -112,7 +112,7 @@ describe('the life of an issuance', () => {
     expect(own.json().state).toBe('revoked');
   });
 
-  it('when an admin pulls the kill switch on a pipeline, then every credential it holds stops working', async () => {
+  it('when an admin pulls the kill switch on a pipeline, then every credential it holds stops working and none is issued until it is lifted', async () => {
     const kubeconfigs = await Promise.all([vend('acme/api'), vend('acme/api', { kind: 'durable' })].map(async (r) => saveKubeconfig(scratch.dir, (await r).json().kubeconfig)));
     const refused = await kv.app.inject({ method: 'POST', url: '/v1/issuances/revoke', payload: { pipeline: 'api' }, headers: { authorization: `Bearer ${await ci.mint(githubClaims('acme/api'))}` } });
     expect(refused.statusCode).toBe(403);
@@ -122,6 +122,16 @@ describe('the life of an issuance', () => {
     const results = await Promise.all(kubeconfigs.map((k) => refusedWithin(k, 20_000)));
     expect(results).toEqual([true, true]);
     expect((await kv.store.issuances.list({ pipeline: 'api', state: 'active' }, {})).items).toEqual([]);
+    const next = await vend('acme/api');
+    expect(next.statusCode).toBe(403);
+    expect(next.json().code).toBe('pipeline_suspended');
+    const lift = (token: string) => kv.app.inject({ method: 'DELETE', url: '/v1/suspensions/api', headers: { authorization: `Bearer ${token}` } });
+    expect((await lift(await ci.mint(githubClaims('acme/api')))).statusCode).toBe(403);
+    expect((await lift(admin)).statusCode).toBe(200);
+    expect((await lift(admin)).json().code).toBe('suspension_not_found');
+    expect((await vend('acme/api')).statusCode).toBe(201);
+    const kinds = (await kv.store.audit.list({ kind: 'suspension', pipeline: 'api' })).items.map((r) => r.reason);
+    expect(kinds).toEqual([expect.stringMatching(/^lifted by /), expect.stringMatching(/^suspended by /)]);
   });
 
   it('when a durable credential is rotated, then the new one works and the old one is refused', async () => {

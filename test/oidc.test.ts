@@ -43,7 +43,7 @@ describe('OIDC issuers by discovery', () => {
           conditions: { ref_protected: true, environment: 'production' },
           grants: [{ cluster: 'local', namespace: gitlabNs, serviceAccount: 'deployer' }],
         },
-        { name: 'offline', issuer: 'offline', match: { repository: 'x' }, grants: [{ cluster: 'local', namespace: webNs, serviceAccount: 'deployer' }] },
+        { name: 'offline', issuer: 'offline', match: { repository: 'x' }, grants: [{ cluster: 'local', namespace: gitlabNs, serviceAccount: 'deployer' }] },
       ],
     });
   });

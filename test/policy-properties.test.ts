@@ -4,8 +4,8 @@ import type { LoadedPolicy } from '../src/policy/load.ts';
 import { claimMismatches, claimsHold, valueMatches } from '../src/policy/match.ts';
 import { pipelineSchema } from '../src/policy/schema.ts';
 import { LABEL, renderName, SUBDOMAIN } from '../src/policy/template.ts';
-import { decide, evaluate, type CredentialAsk } from '../src/services/evaluate.ts';
-import type { CallerIdentity } from '../src/services/authenticate.ts';
+import type { CredentialAsk } from '../src/policy/ask.ts';
+import { evaluate, type Identity } from '../src/policy/decide.ts';
 
 const segment = fc.string({ unit: fc.constantFrom(...'abcxyz-_.0123'.split('')), maxLength: 8 });
 const anyText = fc.string({ unit: 'grapheme', maxLength: 40 });
@@ -69,8 +69,8 @@ describe('names templated from claims', () => {
   });
 });
 
-// The issuing path decides without building explain's report (decide); it must come to the same
-// answer as the full evaluation (evaluate) that explain and denials use.
+// The issuing path decides without building explain's report; it must come to the same answer as
+// the evaluation with reasons that explain uses.
 describe('deciding a request', () => {
   const repo = fc.constantFrom('acme/web', 'acme/api', 'other/web', 'acme/web-2');
   const claimValue = fc.oneof(repo, fc.constantFrom('refs/heads/main', 'refs/tags/v1', 'prod'), fc.integer({ min: 0, max: 3 }), fc.constant(undefined));
@@ -89,7 +89,7 @@ describe('deciding a request', () => {
     grants: fc.array(grant, { minLength: 1, maxLength: 2 }),
   }).map((raw) => pipelineSchema.parse(raw));
   const policy = fc.tuple(pipeline(0), pipeline(1), pipeline(2)).map((pipelines) => ({
-    issuers: [], operators: [], clusters: [{ name: 'a' }, { name: 'b' }], pipelines,
+    issuers: [], operators: [], clusters: [{ name: 'a' }, { name: 'b' }], pipelines, protectedNamespaces: ['kube-system', 'default'],
   }) as unknown as LoadedPolicy);
   const claims = fc.record({ repository: claimValue, ref: claimValue, environment: claimValue, run_id: claimValue });
   const ask = fc.record({
@@ -98,17 +98,13 @@ describe('deciding a request', () => {
     kind: fc.constantFrom(undefined, 'short-lived', 'durable'),
   }, { requiredKeys: [] }).map((a) => Object.fromEntries(Object.entries(a).filter(([, v]) => v !== undefined)) as CredentialAsk);
 
-  it('when any policy meets any claims and ask, then decide grants what evaluate grants, and otherwise refuses with its denial', () => {
+  it('when any policy meets any claims and ask, then issuing grants what explain grants, and otherwise refuses with its denial', () => {
     fc.assert(fc.property(policy, claims, ask, fc.constantFrom('ci', 'other'), (p, c, a, issuer) => {
-      const identity: CallerIdentity = { issuer, claims: Object.fromEntries(Object.entries(c).filter(([, v]) => v !== undefined)), expiresAt: new Date() };
-      const { decision, denial } = evaluate(p, identity, a);
-      let decided: unknown;
-      try {
-        decided = decide(p, identity, a);
-      } catch (err) {
-        decided = err;
-      }
-      expect(decided).toEqual(decision ?? denial);
+      const identity: Identity = { issuer, claims: Object.fromEntries(Object.entries(c).filter(([, v]) => v !== undefined)) };
+      const explained = evaluate(p, { identity, ask: a, reasons: true });
+      const issued = evaluate(p, { identity, ask: a });
+      expect(issued.decision ?? issued.denial).toEqual(explained.decision ?? explained.denial);
+      expect(issued.matched).toEqual(explained.matched);
     }), { numRuns: 500 });
   });
 

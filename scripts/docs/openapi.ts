@@ -6,7 +6,7 @@ import { openStore } from '../../src/store/open.ts';
 
 /** The OpenAPI document as YAML, from an app with no clusters or issuers: the routes alone decide it. */
 export async function openapiDocument(): Promise<string> {
-  const empty: LoadedPolicy = { issuers: [], clusters: [], pipelines: [], operators: [] };
+  const empty: LoadedPolicy = { issuers: [], clusters: [], pipelines: [], operators: [], protectedNamespaces: [] };
   const store = await openStore('sqlite::memory:');
   const app = await buildApp({ policy: staticPolicySource(empty), kube: createKubeGateway([]), store, fingerprintKey: randomBytes(32) });
   await app.ready();

@@ -120,7 +120,7 @@ export interface paths {
         put?: never;
         post?: never;
         /**
-         * Revoke one credential (operator admin, or the pipeline that holds it)
+         * Revoke one credential (operator admin, or the identity it was issued to)
          * @description Deletes its anchor Secret and every object made for it: the API server refuses the token at once.
          */
         delete: operations["revokeIssuance"];
@@ -140,7 +140,7 @@ export interface paths {
         put?: never;
         /**
          * Rotate a credential: a new one for the same cluster, namespace and kind; the old one is revoked
-         * @description For the pipeline that holds it, with a fresh CI token. The policy in force decides the new one.
+         * @description For the identity it was issued to, with a fresh CI token. The policy in force decides the new one.
          */
         post: operations["rotateIssuance"];
         delete?: never;
@@ -158,9 +158,46 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Kill switch: revoke every active credential of a pipeline (operator admin) */
+        /**
+         * Kill switch: suspend a pipeline and revoke every active credential of it (operator admin)
+         * @description The suspension is kept in the store: no replica issues for the pipeline, and no issuance in flight is handed out, until an admin lifts it (DELETE /v1/suspensions/{pipeline}).
+         */
         post: operations["revokePipeline"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/suspensions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Suspended pipelines (operators) */
+        get: operations["listSuspensions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/suspensions/{pipeline}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Lift a pipeline's suspension (operator admin) */
+        delete: operations["liftSuspension"];
         options?: never;
         head?: never;
         patch?: never;
@@ -259,7 +296,7 @@ export interface components {
             };
         };
         RevokeRequestInput: {
-            /** @description Revoke every active issuance of this pipeline */
+            /** @description Suspend this pipeline and revoke every active issuance of it */
             pipeline: string;
             /** @description Only those in this cluster */
             cluster?: string;
@@ -280,7 +317,7 @@ export interface components {
             detail: string;
             instance: string;
             /** @enum {string} */
-            code: "token_missing" | "token_malformed" | "token_too_large" | "issuer_unknown" | "algorithm_not_allowed" | "signature_invalid" | "token_expired" | "token_not_yet_valid" | "audience_mismatch" | "claim_invalid" | "token_too_old" | "key_unknown" | "token_replayed" | "issuer_unavailable" | "pipeline_not_matched" | "conditions_not_met" | "grant_not_allowed" | "operator_required" | "cluster_unknown" | "bad_request" | "invalid_request" | "cursor_invalid" | "malformed_body" | "body_too_large" | "unsupported_media_type" | "route_not_found" | "issuance_not_found" | "method_not_allowed" | "request_timeout" | "url_too_long" | "expectation_failed" | "headers_too_large" | "kube_object_not_found" | "kube_forbidden" | "kube_rejected" | "kube_error" | "kube_timeout" | "durable_token_timeout" | "rbac_escalation_refused" | "cluster_unreachable" | "store_unavailable" | "rate_limited" | "overloaded" | "internal_error";
+            code: "token_missing" | "token_malformed" | "token_too_large" | "issuer_unknown" | "algorithm_not_allowed" | "signature_invalid" | "token_expired" | "token_not_yet_valid" | "audience_mismatch" | "claim_invalid" | "token_too_old" | "key_unknown" | "token_replayed" | "issuer_unavailable" | "pipeline_not_matched" | "conditions_not_met" | "grant_not_allowed" | "operator_required" | "pipeline_suspended" | "cluster_unknown" | "bad_request" | "invalid_request" | "cursor_invalid" | "malformed_body" | "body_too_large" | "unsupported_media_type" | "route_not_found" | "issuance_not_found" | "suspension_not_found" | "method_not_allowed" | "request_timeout" | "url_too_long" | "expectation_failed" | "headers_too_large" | "kube_object_not_found" | "kube_forbidden" | "kube_rejected" | "kube_error" | "kube_timeout" | "durable_token_timeout" | "rbac_escalation_refused" | "cluster_unreachable" | "store_unavailable" | "rate_limited" | "overloaded" | "internal_error";
             errors?: {
                 /** @description Where in the request the error is, as a JSON pointer */
                 path: string;
@@ -292,7 +329,7 @@ export interface components {
             /** Format: date-time */
             time: string;
             /** @enum {string} */
-            kind: "issuance" | "revocation" | "expiry" | "rotation";
+            kind: "issuance" | "revocation" | "expiry" | "rotation" | "suspension" | "refusals";
             /** @enum {string} */
             outcome: "granted" | "denied" | "failed";
             requestId: string | null;
@@ -442,14 +479,14 @@ export interface components {
                 code: string;
                 detail: string;
             };
-            /** @description Every pipeline, in the order they are tried */
+            /** @description Operators: every pipeline, in the order they are tried. Others: those whose issuer and claims the identity fits */
             pipelines: {
                 pipeline: string;
                 /**
-                 * @description Where the pipeline stopped: another issuer, a claim, a condition, no fitting grant; or granted
+                 * @description Where the pipeline stopped: another issuer, a claim, a condition, no fitting grant, suspended; or granted
                  * @enum {string}
                  */
-                stage: "issuer" | "match" | "conditions" | "grants" | "granted";
+                stage: "issuer" | "match" | "conditions" | "grants" | "suspended" | "granted";
                 /** @description The issuer the pipeline wants, when it is another */
                 issuer?: string;
                 mismatches: {
@@ -528,6 +565,14 @@ export interface components {
             revokedAt: string | null;
             revokedBy: string | null;
             expiredAt: string | null;
+        };
+        Suspension: {
+            pipeline: string;
+            /** @description The one cluster suspended; null for all */
+            cluster: string | null;
+            /** Format: date-time */
+            suspendedAt: string;
+            suspendedBy: string;
         };
     };
     responses: never;
@@ -935,7 +980,94 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        suspension: components["schemas"]["Suspension"];
                         revoked: components["schemas"]["Issuance"][];
+                    };
+                };
+            };
+            /** @description The request was refused; `code` says why */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description kubevend or a Kubernetes API server failed */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listSuspensions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["Suspension"][];
+                    };
+                };
+            };
+            /** @description The request was refused; `code` says why */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description kubevend or a Kubernetes API server failed */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    liftSuspension: {
+        parameters: {
+            query?: {
+                /** @description The cluster the suspension names, if it names one */
+                cluster?: string;
+            };
+            header?: never;
+            path: {
+                pipeline: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        lifted: true;
                     };
                 };
             };
@@ -970,7 +1102,7 @@ export interface operations {
                 cluster?: string;
                 namespace?: string;
                 outcome?: "granted" | "denied" | "failed";
-                kind?: "issuance" | "revocation" | "expiry" | "rotation";
+                kind?: "issuance" | "revocation" | "expiry" | "rotation" | "suspension" | "refusals";
                 issuanceId?: string;
                 /** @description Records at or after this time */
                 from?: string;

@@ -2,10 +2,22 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { issuerKey, RemoteKeyCache, type VerificationKey } from './issuer-keys.ts';
-import type { PolicySource } from '../services/ports.ts';
+import { nameGuardProblems } from './name-guards.ts';
 import { policySchema, type IssuerPolicy, type Policy } from './schema.ts';
+import type { PolicyStatus } from './watch.ts';
 
 export class PolicyError extends Error {}
+
+/** The policy in force; `current()` is cheap and always returns a complete, validated policy. */
+export interface PolicySource {
+  current(): LoadedPolicy;
+  status(): PolicyStatus;
+}
+
+export interface LoadOptions {
+  /** kubevend's own namespace: always protected, whatever the policy lists. */
+  ownNamespace?: string;
+}
 
 /** A validated policy with its file references resolved: paths made absolute, keys read. */
 export type LoadedPolicy = Omit<Policy, 'issuers'> & { issuers: LoadedIssuer[] };
@@ -17,11 +29,11 @@ const issuerFiles = ['publicKeyFile', 'jwksFile', 'hmacSecretFile', 'caFile'] as
  * Reads, parses and validates a policy file. Every error names the file and the field's path.
  * Relative paths inside the file are resolved against the file's own directory.
  */
-export async function loadPolicyFile(file: string, keys = new RemoteKeyCache()): Promise<LoadedPolicy> {
-  return parsePolicy(file, await readOrFail(file, file), keys);
+export async function loadPolicyFile(file: string, keys = new RemoteKeyCache(), options: LoadOptions = {}): Promise<LoadedPolicy> {
+  return parsePolicy(file, await readOrFail(file, file), keys, options);
 }
 
-export async function parsePolicy(file: string, text: string, keys = new RemoteKeyCache()): Promise<LoadedPolicy> {
+export async function parsePolicy(file: string, text: string, keys = new RemoteKeyCache(), options: LoadOptions = {}): Promise<LoadedPolicy> {
   let raw: unknown;
   try {
     raw = parse(text);
@@ -35,6 +47,11 @@ export async function parsePolicy(file: string, text: string, keys = new RemoteK
   }
   const base = dirname(resolve(file));
   const policy = parsed.data;
+  if (options.ownNamespace && !policy.protectedNamespaces.includes(options.ownNamespace)) {
+    policy.protectedNamespaces = [...policy.protectedNamespaces, options.ownNamespace];
+  }
+  const unsound = nameGuardProblems(policy);
+  if (unsound.length) throw new PolicyError(`${file}: invalid policy:\n${unsound.map((p) => `  ${p}`).join('\n')}`);
   const issuers = await Promise.all(
     policy.issuers.map(async (raw, i) => {
       const issuer = { ...raw };

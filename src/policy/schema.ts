@@ -17,6 +17,12 @@ export const kubeNameSchema = z
   .max(253)
   .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'must be a lowercase RFC 1123 name');
 
+/** A name glob for rendered names: name characters and `*` (any run of them). */
+const globSchema = z.string().min(1).max(253).regex(/^[a-z0-9.*-]+$/, 'must be lowercase name characters and "*"');
+
+/** Namespaces no grant may reach, templated or not, unless the policy lists its own set. */
+export const defaultProtectedNamespaces = ['kube-system', 'kube-public', 'kube-node-lease', 'default'];
+
 const oneOrMany = <T extends z.ZodType>(item: T) =>
   z.union([item, z.array(item).min(1)]).transform((v) => (Array.isArray(v) ? v : [v]) as z.output<T>[]);
 
@@ -71,6 +77,10 @@ export const grantSchema = z.strictObject({
   durable: lifetimeSchema({ default: 86_400, max: 7 * 86_400 })
     .describe('Lifetime of durable tokens: Kubernetes never expires them, kubevend revokes them at the end'),
   audiences: z.array(z.string().min(1)).optional().describe('Audiences of the issued token; the API server\'s default when absent'),
+  allowedNames: z.strictObject({
+    namespace: z.array(globSchema).min(1).optional().describe('Globs a rendered namespace must match, e.g. ci-*'),
+    serviceAccount: z.array(globSchema).min(1).optional().describe('Globs a rendered ServiceAccount name must match'),
+  }).optional().describe('For templated names: what they may render to. A name outside these refuses the grant'),
 }).superRefine((g, ctx) => {
   const modes = (['serviceAccount', 'bind', 'rules'] as const).filter((m) => g[m] !== undefined);
   if (modes.length !== 1) {
@@ -112,6 +122,8 @@ export const policySchema = z
     clusters: z.array(clusterSchema).min(1),
     pipelines: z.array(pipelineSchema).default([]),
     operators: z.array(operatorSchema).default([]),
+    protectedNamespaces: z.array(label).default(defaultProtectedNamespaces)
+      .describe('Namespaces no grant may render to or name; kubevend\'s own namespace is always added. Replaces the default list when set'),
   })
   .superRefine((policy, ctx) => {
     for (const field of ['issuers', 'clusters', 'pipelines', 'operators'] as const) unique(policy[field], field, ctx);

@@ -31,14 +31,14 @@ const DEBOUNCE_MS = 200;
  */
 export async function watchPolicyFile(
   file: string,
-  options: { logger?: BaseLogger; onReload?: (ok: boolean) => void } = {},
+  options: { logger?: BaseLogger; onReload?: (ok: boolean) => void; ownNamespace?: string } = {},
 ): Promise<PolicyWatcher> {
   const keys = new RemoteKeyCache();
   const load = async () => {
     const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
       throw new PolicyError(`${file}: cannot read the policy file (${err.code ?? 'error'})`);
     });
-    return { policy: await parsePolicy(file, text, keys), version: createHash('sha256').update(text).digest('hex').slice(0, 12) };
+    return { policy: await parsePolicy(file, text, keys, options.ownNamespace ? { ownNamespace: options.ownNamespace } : {}), version: createHash('sha256').update(text).digest('hex').slice(0, 12) };
   };
 
   const first = await load();

@@ -1,7 +1,7 @@
 import { createHmac, type KeyObject } from 'node:crypto';
 import type { AuditClaims, AuditRecordInput } from '../store/ports.ts';
 import type { CallerIdentity } from './authenticate.ts';
-import type { PolicyDecision } from './evaluate.ts';
+import type { PolicyDecision } from '../policy/decide.ts';
 
 /** Where a request came from, for the ledger. */
 export interface RequestContext {

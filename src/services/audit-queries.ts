@@ -1,7 +1,7 @@
 import type { AuditFilter, AuditRecord, ChainVerification, Page, PageRequest, Store } from '../store/ports.ts';
 import type { CallerIdentity } from './authenticate.ts';
-import { requireOperator } from './operators.ts';
-import type { PolicySource } from './ports.ts';
+import { requireOperator } from '../policy/operators.ts';
+import type { PolicySource } from '../policy/load.ts';
 
 /** The ledger, for operators only (auditor or admin): listing, streaming and verifying the chain. */
 export function createAuditQueries({ policy, store }: { policy: PolicySource; store: Store }) {

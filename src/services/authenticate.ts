@@ -1,20 +1,30 @@
 import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
 import { Problem } from '../errors.ts';
 import { IssuerUnavailableError } from '../policy/issuer-keys.ts';
-import type { LoadedIssuer } from '../policy/load.ts';
+import type { Identity } from '../policy/decide.ts';
+import type { LoadedIssuer, PolicySource } from '../policy/load.ts';
 import type { ReplayGuard } from '../store/ports.ts';
-import type { PolicySource } from './ports.ts';
 
 /** Larger tokens are refused before any parsing. */
 export const MAX_TOKEN_BYTES = 16 * 1024;
 
+/** Longest `jti` kept; a longer one is refused rather than stored. */
+export const MAX_JTI_LENGTH = 256;
+/** Tokens whose `exp` is further away than this are refused: no CI token lives a year. */
+const MAX_LIFETIME_SECONDS = 366 * 86_400;
+
 /** Who is calling: the issuer entry that vouched for the token, and the token's verified claims. */
-export interface CallerIdentity {
-  issuer: string;
-  subject?: string;
+export interface CallerIdentity extends Identity {
   claims: JWTPayload;
   jti?: string;
   expiresAt: Date;
+  /**
+   * Until when the spent `jti` must be remembered: `exp` plus the leeway verification allows, so
+   * that no replay fits between the record's end and the token's acceptance.
+   */
+  replayUntil: Date;
+  /** Whether the issuer, when it verified the token, asked for replay protection. */
+  replayProtected: boolean;
 }
 
 /** Verifies CI identity tokens against the issuers of the policy in force, and guards replays. */
@@ -37,31 +47,35 @@ export function createAuthenticator({ policy, replay }: { policy: PolicySource; 
     } catch (err) {
       throw verificationProblem(err);
     }
-    if (issuer.replayProtection && typeof payload.jti !== 'string') {
-      throw new Problem('claim_invalid', 'the issuer requires a "jti" claim for replay protection');
-    }
+    checkClaims(payload, issuer);
     return {
       issuer: issuer.name,
       ...(payload.sub ? { subject: payload.sub } : {}),
       ...(typeof payload.jti === 'string' ? { jti: payload.jti } : {}),
       claims: payload,
       expiresAt: new Date(payload.exp! * 1000),
+      replayUntil: new Date((payload.exp! + issuer.leewaySeconds) * 1000),
+      replayProtected: issuer.replayProtection,
     };
   }
 
   /** Fail closed: when the replay store cannot answer, no token is taken as unused. */
   async function acceptOnce(identity: CallerIdentity): Promise<boolean> {
     try {
-      return await replay.acceptOnce(identity.issuer, identity.jti!, identity.expiresAt);
+      return await replay.acceptOnce(identity.issuer, identity.jti!, identity.replayUntil);
     } catch (err) {
       throw new Problem('store_unavailable', 'the replay store cannot be reached; nothing is issued', { cause: err });
     }
   }
 
-  /** Spends the token's `jti`, where its issuer protects against replay. */
+  /**
+   * Spends the token's `jti`, where its issuer protected against replay when it verified the
+   * token: a reload in between cannot turn protection off for a token already in hand.
+   */
   async function spend(identity: CallerIdentity): Promise<void> {
-    const issuer = policy.current().issuers.find((i) => i.name === identity.issuer);
-    if (issuer?.replayProtection && identity.jti && !(await acceptOnce(identity))) {
+    if (!identity.replayProtected) return;
+    if (!identity.jti) throw new Problem('claim_invalid', 'the issuer requires a non-empty "jti" claim for replay protection');
+    if (!(await acceptOnce(identity))) {
       throw new Problem('token_replayed', 'this token\'s "jti" was accepted before; ask the CI system for a new token');
     }
   }
@@ -81,12 +95,29 @@ export function createAuthenticator({ policy, replay }: { policy: PolicySource; 
 
     /** Gives a spent `jti` back when its request issued nothing. */
     async release(identity: CallerIdentity): Promise<void> {
-      if (identity.jti) await replay.release(identity.issuer, identity.jti);
+      if (identity.replayProtected && identity.jti) await replay.release(identity.issuer, identity.jti);
     },
   };
 }
 
 export type Authenticator = ReturnType<typeof createAuthenticator>;
+
+/**
+ * What jose leaves to the caller: the types of `sub` and `jti`, `iat` in the future (jose checks it
+ * only with a maximum age), and an `exp` no CI token has.
+ */
+function checkClaims(payload: JWTPayload, issuer: LoadedIssuer): void {
+  const now = Date.now() / 1000;
+  if (payload.sub !== undefined && typeof payload.sub !== 'string') throw new Problem('claim_invalid', 'the token\'s "sub" is not a string');
+  if (payload.jti !== undefined && typeof payload.jti !== 'string') throw new Problem('claim_invalid', 'the token\'s "jti" is not a string');
+  if (issuer.replayProtection && (typeof payload.jti !== 'string' || !/\S/.test(payload.jti) || payload.jti.length > MAX_JTI_LENGTH)) {
+    throw new Problem('claim_invalid', `the issuer requires a non-empty "jti" claim (at most ${MAX_JTI_LENGTH} characters) for replay protection`);
+  }
+  if (typeof payload.iat === 'number' && payload.iat > now + issuer.leewaySeconds) {
+    throw new Problem('claim_invalid', 'the token\'s "iat" is in the future');
+  }
+  if (payload.exp! > now + MAX_LIFETIME_SECONDS) throw new Problem('claim_invalid', 'the token\'s "exp" is further away than any CI token lives');
+}
 
 function verifyWith(issuer: LoadedIssuer, token: string) {
   const options = {

@@ -1,5 +1,5 @@
 import { decodeJwt } from 'jose';
-import type { PolicyDecision } from './evaluate.ts';
+import type { PolicyDecision } from '../policy/decide.ts';
 import { accessManifests, anchorManifest, DEFAULT_INSTANCE, durableTokenManifest, plannedObjects, serviceAccountOf, type IssuanceScope } from './issuance-objects.ts';
 import type { KubeGateway, KubeManifest, ObjectRef } from './ports.ts';
 

@@ -1,4 +1,4 @@
-import type { Access } from './evaluate.ts';
+import type { Access } from '../policy/decide.ts';
 import type { KubeManifest, ManagedKind, ObjectRef } from './ports.ts';
 
 // Names, labels and manifests of what kubevend creates for one issuance. Every object carries the

@@ -2,13 +2,17 @@ import { createSecretKey } from 'node:crypto';
 import { Problem } from '../errors.ts';
 import type { Store } from '../store/ports.ts';
 import { tokenFingerprint, whatWasDecided, whoAsked, type RequestContext } from './audit-facts.ts';
+import type { CredentialAsk } from '../policy/ask.ts';
+import { evaluate, type PolicyDecision } from '../policy/decide.ts';
+import type { LoadedPolicy, PolicySource } from '../policy/load.ts';
 import type { Authenticator, CallerIdentity } from './authenticate.ts';
 import type { IssuedWithEndpoint } from './credential-formats.ts';
-import { decide, type CredentialAsk, type PolicyDecision } from './evaluate.ts';
 import { wasRolledBack, type IssuanceEngine, type IssuedAccess } from './issuance-engine.ts';
 import { newIssuanceId } from './issuance-id.ts';
 import { createRateLimiter, type RateLimiter } from './rate-limiter.ts';
-import { noTelemetry, type KubeGateway, type PolicySource, type ServiceLogger, type Telemetry } from './ports.ts';
+import type { RefusalTally } from './refusals.ts';
+import type { SuspensionCache } from './suspension-view.ts';
+import { noTelemetry, type KubeGateway, type ServiceLogger, type Telemetry } from './ports.ts';
 
 export interface CredentialServiceDeps {
   policy: PolicySource;
@@ -20,6 +24,8 @@ export interface CredentialServiceDeps {
   logger?: ServiceLogger;
   telemetry?: Telemetry;
   rateLimiter?: RateLimiter;
+  tally: RefusalTally;
+  suspensions: SuspensionCache;
 }
 
 export interface IssuedCredential {
@@ -44,11 +50,26 @@ export function createCredentialService(deps: CredentialServiceDeps) {
   const fingerprintKey = createSecretKey(deps.fingerprintKey);
   const rateLimiter = deps.rateLimiter ?? createRateLimiter();
 
-  async function recordRefusal(context: RequestContext, identity: CallerIdentity | undefined, err: unknown, decision?: PolicyDecision) {
+  /**
+   * A refusal is a chained record of its own when it counts against a pipeline the caller fits, up
+   * to that pipeline's rate limit for refusals; any other is counted per address and window
+   * (refusals.ts). So the ledger grows by at most the pipelines' limits and one record per address
+   * and window, whatever arrives.
+   */
+  async function recordRefusal(context: RequestContext, identity: CallerIdentity | undefined, err: unknown, current: LoadedPolicy, decision?: PolicyDecision, matched?: string) {
     const problem = err instanceof Problem ? err : new Problem('internal_error', 'issuance failed');
     telemetry.issuance(isDenial(problem) ? 'denied' : 'failed', {
       code: problem.code, ...(decision ? { pipeline: decision.pipeline, cluster: decision.cluster, mode: decision.access.mode } : {}),
     });
+    const pipeline = current.pipelines.find((p) => p.name === (decision?.pipeline ?? matched));
+    if (isDenial(problem)) {
+      if (!pipeline || problem.code === 'rate_limited') return deps.tally.count(context.clientAddress, problem);
+      try {
+        rateLimiter.take(`${pipeline.name}\u0000refusals`, pipeline.rateLimit);
+      } catch (limited) {
+        return deps.tally.count(context.clientAddress, limited as Problem);
+      }
+    }
     try {
       await store.audit.append({
         kind: 'issuance',
@@ -59,7 +80,7 @@ export function createCredentialService(deps: CredentialServiceDeps) {
         ...(decision ? whatWasDecided(decision) : {}),
       });
     } catch (auditErr) {
-      deps.logger?.error({ err: (auditErr as Error).message, code: problem.code }, 'audit record of a refused request could not be written');
+      deps.logger?.error({ err: (auditErr as Error).message, code: problem.code, requestId: context.requestId }, 'audit record of a refused request could not be written');
     }
   }
 
@@ -78,10 +99,11 @@ export function createCredentialService(deps: CredentialServiceDeps) {
   }
 
   async function record(identity: CallerIdentity, context: RequestContext, decisions: PolicyDecision[], issued: IssuedAccess[], ask: CredentialAsk) {
+    let granted;
     try {
       // Every record and every activation in one transaction: the ledger never says granted for
       // an issuance the caller does not get.
-      const granted = await store.audit.appendGrants(issued.map((access, i) => ({
+      granted = await store.audit.appendGrants(issued.map((access, i) => ({
         record: {
           kind: 'issuance', outcome: 'granted',
           ...whoAsked(context, identity), ...whatWasDecided(decisions[i]!),
@@ -95,10 +117,17 @@ export function createCredentialService(deps: CredentialServiceDeps) {
         issuanceId: access.issuanceId,
         outcome: { expiresAt: access.expiresAt, kubeTokenJti: access.kubeTokenJti ?? null },
       })));
-      if (!granted) throw new Error('a pending issuance was taken over by the reaper');
     } catch (err) {
       throw new Problem('store_unavailable', 'the audit ledger could not be written; nothing was issued', { cause: err });
     }
+    if (granted) return;
+    // Refused under the chain's lock: the pipeline was suspended while this was being issued, or
+    // the reaper took a pending record it believed abandoned.
+    deps.suspensions.invalidate();
+    const suspensions = await deps.suspensions.current();
+    const stopped = decisions.find((d) => suspensions.isSuspended(d.pipeline, d.cluster));
+    if (stopped) throw new Problem('pipeline_suspended', `pipeline "${stopped.pipeline}" was suspended by an operator while this was issued; nothing was handed out`);
+    throw new Problem('store_unavailable', 'a pending issuance was taken over by the reaper; nothing was issued');
   }
 
   /**
@@ -111,8 +140,9 @@ export function createCredentialService(deps: CredentialServiceDeps) {
         if (i < issuedCount) await engine.deleteAll(decisions[i]!.cluster, engine.plan(decisions[i]!, id).objects);
         else if (!wasRolledBack(failure)) return;
         await store.issuances.markFailed(id, new Date());
-      } catch {
+      } catch (err) {
         // Still pending: the reaper finishes the job once the record is stale.
+        deps.logger?.warn({ err: (err as Error).message, issuanceId: id }, 'an issuance that failed could not be undone now; the reaper will');
       }
     }));
   }
@@ -127,9 +157,10 @@ export function createCredentialService(deps: CredentialServiceDeps) {
   async function spendWithWriteAhead(identity: CallerIdentity, decision: PolicyDecision, id: string, giveBack: (() => void)[]): Promise<void> {
     const [spent, written] = await Promise.allSettled([authenticator.spend(identity), writeAhead(identity, decision, id)]);
     if (spent.status === 'fulfilled' && written.status === 'fulfilled') return;
-    if (written.status === 'fulfilled') await store.issuances.markFailed(id, new Date()).catch(() => {});
+    const logged = (what: string) => (err: unknown) => deps.logger?.warn({ err: (err as Error).message, issuanceId: id }, what);
+    if (written.status === 'fulfilled') await store.issuances.markFailed(id, new Date()).catch(logged('a write-ahead record could not be marked failed; the reaper will'));
     if (spent.status === 'fulfilled') {
-      await authenticator.release(identity).catch(() => {});
+      await authenticator.release(identity).catch(logged('the token\'s jti could not be given back; the job needs a new token'));
       throw (written as PromiseRejectedResult).reason;
     }
     const refusal = spent.reason as unknown;
@@ -142,17 +173,24 @@ export function createCredentialService(deps: CredentialServiceDeps) {
    * spendWithWriteAhead); without, it was spent already.
    */
   async function issueFor(identity: CallerIdentity, ask: CredentialAsk, clusters: string[] | undefined, context: RequestContext, options: { spend?: boolean } = {}): Promise<IssuedCredential> {
+    // One snapshot of the policy for the whole request: a reload meanwhile changes the next one.
+    const current = policy.current();
     const decisions: PolicyDecision[] = [];
     const ids: string[] = [];
     const issued: IssuedAccess[] = [];
+    let matched: string | undefined;
     // Whether this request holds the token's jti, to give back when it issues nothing.
     let holdsToken = !options.spend;
     try {
+      const suspensions = await deps.suspensions.current();
       for (const cluster of clusters ?? [ask.cluster]) {
-        decisions.push(decide(policy.current(), identity, cluster === undefined ? ask : { ...ask, cluster }));
+        const evaluation = evaluate(current, { identity, ask: cluster === undefined ? ask : { ...ask, cluster }, suspensions });
+        matched ??= evaluation.matched;
+        if (!evaluation.decision) throw evaluation.denial!;
+        decisions.push(evaluation.decision);
       }
       const giveBack = [...new Set(decisions.map((d) => d.pipeline))]
-        .map((name) => rateLimiter.take(name, policy.current().pipelines.find((p) => p.name === name)!.rateLimit));
+        .map((name) => rateLimiter.take(name, current.pipelines.find((p) => p.name === name)!.rateLimit));
       for (const decision of decisions) {
         const id = newIssuanceId();
         if (holdsToken) await writeAhead(identity, decision, id);
@@ -172,8 +210,12 @@ export function createCredentialService(deps: CredentialServiceDeps) {
     } catch (err) {
       // Nothing is handed out: the CI token may be used again.
       await undo(ids, decisions, issued.length, err);
-      if (holdsToken) await authenticator.release(identity).catch(() => {});
-      await recordRefusal(context, identity, err, decisions[issued.length] ?? decisions[0]);
+      if (holdsToken) {
+        await authenticator.release(identity).catch((releaseErr: unknown) => {
+          deps.logger?.warn({ err: (releaseErr as Error).message, requestId: context.requestId }, 'the token\'s jti could not be given back; the job needs a new token');
+        });
+      }
+      await recordRefusal(context, identity, err, current, decisions[issued.length] ?? decisions[0], matched);
       throw err;
     }
   }
@@ -181,17 +223,9 @@ export function createCredentialService(deps: CredentialServiceDeps) {
   return {
     issueFor,
 
-    /** Verifies the CI token, then issues, spending the token with the first write-ahead record. */
-    async issue(ciToken: string | undefined, ask: CredentialAsk, clusters: string[] | undefined, context: RequestContext): Promise<IssuedCredential> {
-      let identity: CallerIdentity;
-      try {
-        identity = await authenticator.verify(ciToken);
-      } catch (err) {
-        await recordRefusal(context, undefined, err);
-        throw err;
-      }
-      return issueFor(identity, ask, clusters, context, { spend: true });
-    },
+    /** Issues for a verified caller, spending its token with the first write-ahead record. */
+    issue: (identity: CallerIdentity, ask: CredentialAsk, clusters: string[] | undefined, context: RequestContext) =>
+      issueFor(identity, ask, clusters, context, { spend: true }),
   };
 }
 

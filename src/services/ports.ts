@@ -1,6 +1,3 @@
-import type { LoadedPolicy } from '../policy/load.ts';
-import type { PolicyStatus } from '../policy/watch.ts';
-
 // The ports the services depend on. Implementations live in src/kube and src/policy; tests pass
 // the real ones.
 
@@ -82,12 +79,6 @@ export interface KubeGateway {
   version(cluster: string): Promise<string>;
 }
 
-/** The policy in force; `current()` is cheap and always returns a complete, validated policy. */
-export interface PolicySource {
-  current(): LoadedPolicy;
-  status(): PolicyStatus;
-}
-
 
 /** The logging the services do: pino's, as Fastify hands it over. */
 export interface ServiceLogger {
@@ -101,7 +92,9 @@ export interface Telemetry {
   issuance(outcome: 'granted' | 'denied' | 'failed', labels: { pipeline?: string; cluster?: string; mode?: string; code?: string }): void;
   kubeCall(cluster: string, verb: string, seconds: number, code: string): void;
   reaperRun(result: 'ok' | 'error', removed: { expired: number; abandoned: number; strays: number }): void;
+  /** A request refused (4xx), by its problem code. */
+  refusal(code: string): void;
 }
 
 /** Telemetry that records nothing, for tools that build the app without metrics. */
-export const noTelemetry: Telemetry = { issuance: () => {}, kubeCall: () => {}, reaperRun: () => {} };
+export const noTelemetry: Telemetry = { issuance: () => {}, kubeCall: () => {}, reaperRun: () => {}, refusal: () => {} };

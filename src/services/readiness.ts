@@ -1,5 +1,6 @@
 import type { Store } from '../store/ports.ts';
-import type { KubeGateway, PolicySource } from './ports.ts';
+import type { PolicySource } from '../policy/load.ts';
+import type { KubeGateway } from './ports.ts';
 
 export interface Check {
   ok: boolean;

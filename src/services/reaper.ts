@@ -1,7 +1,8 @@
 import { Problem } from '../errors.ts';
 import type { Issuance, Store } from '../store/ports.ts';
 import { DEFAULT_INSTANCE, EXPIRES_AT, LABELS, MANAGED_KINDS, managedSelector } from './issuance-objects.ts';
-import { noTelemetry, type KubeGateway, type ManagedObject, type PolicySource, type ServiceLogger, type Telemetry } from './ports.ts';
+import type { PolicySource } from '../policy/load.ts';
+import { noTelemetry, type KubeGateway, type ManagedObject, type ServiceLogger, type Telemetry } from './ports.ts';
 import { deleteIssuanceObjects } from './revoke.ts';
 
 export interface ReapReport {

@@ -1,15 +1,17 @@
 import { Problem } from '../errors.ts';
-import type { Issuance, Store } from '../store/ports.ts';
+import type { PolicySource } from '../policy/load.ts';
+import { mayActOn, operatorRole } from '../policy/operators.ts';
+import type { Issuance, Store, Suspension } from '../store/ports.ts';
 import { whoAsked, type RequestContext } from './audit-facts.ts';
 import type { CallerIdentity } from './authenticate.ts';
-import { pipelineApplies } from './evaluate.ts';
-import { operatorRole } from './operators.ts';
-import type { KubeGateway, ManagedKind, PolicySource } from './ports.ts';
+import type { KubeGateway, ManagedKind } from './ports.ts';
+import type { SuspensionCache } from './suspension-view.ts';
 
 export interface RevocationDeps {
   policy: PolicySource;
   kube: KubeGateway;
   store: Store;
+  suspensions: SuspensionCache;
 }
 
 /** Deletes everything an issuance recorded, newest first, so the anchor goes last. */
@@ -23,15 +25,7 @@ export async function deleteIssuanceObjects(kube: KubeGateway, issuance: Pick<Is
  * Revocation: deleting an issuance's anchor Secret (and the rest of its objects) makes the API
  * server refuse its token at once, whichever kind it is. The store then records the new state.
  */
-export function createRevocationService({ policy, kube, store }: RevocationDeps) {
-  /** Admins may revoke anything; a CI job may revoke what its own pipeline holds. */
-  function mayRevoke(caller: CallerIdentity, issuance: Issuance): boolean {
-    const current = policy.current();
-    if (operatorRole(current, caller) === 'admin') return true;
-    const pipeline = current.pipelines.find((p) => p.name === issuance.pipeline);
-    return !!pipeline && pipelineApplies(pipeline, caller);
-  }
-
+export function createRevocationService({ policy, kube, store, suspensions }: RevocationDeps) {
   async function revokeOne(issuance: Issuance, by: string, context: RequestContext, caller: CallerIdentity, kind: 'revocation' | 'rotation' = 'revocation'): Promise<Issuance> {
     if (issuance.state !== 'active') return issuance;
     const base = { kind, ...whoAsked(context, caller), issuanceId: issuance.id, pipeline: issuance.pipeline,
@@ -39,8 +33,10 @@ export function createRevocationService({ policy, kube, store }: RevocationDeps)
     try {
       await deleteIssuanceObjects(kube, issuance);
     } catch (err) {
-      const problem = err instanceof Problem ? err : new Problem('kube_error', 'revocation failed');
-      await store.audit.append({ ...base, outcome: 'failed', reasonCode: problem.code, reason: problem.message }).catch(() => {});
+      const problem = err instanceof Problem ? err : new Problem('kube_error', 'revocation failed', { cause: err });
+      await store.audit.append({ ...base, outcome: 'failed', reasonCode: problem.code, reason: problem.message }).catch(() => {
+        // The caller's answer says it failed; the ledger cannot say more while it cannot be written.
+      });
       throw problem;
     }
     try {
@@ -52,30 +48,59 @@ export function createRevocationService({ policy, kube, store }: RevocationDeps)
     return (await store.issuances.get(issuance.id)) ?? issuance;
   }
 
-  return {
-    mayRevoke,
+  function requireAdmin(caller: CallerIdentity, what: string): void {
+    if (operatorRole(policy.current(), caller) !== 'admin') throw new Problem('operator_required', `${what} needs the operator role "admin"`);
+  }
 
+  return {
     /** Retires an issuance that was replaced by a new one. */
     retire: (issuance: Issuance, caller: CallerIdentity, context: RequestContext) => revokeOne(issuance, actor(caller), context, caller, 'rotation'),
 
     async revoke(caller: CallerIdentity, id: string, context: RequestContext): Promise<Issuance> {
       const issuance = await store.issuances.get(id);
-      // The same answer for "unknown" and "not yours": ids of other pipelines are not disclosed.
-      if (!issuance || !mayRevoke(caller, issuance)) throw new Problem('issuance_not_found', `no issuance "${id}" that the caller may revoke`);
+      // The same answer for "unknown" and "not yours": ids of others are not disclosed.
+      if (!issuance || !mayActOn(policy.current(), caller, issuance, 'revoke')) {
+        throw new Problem('issuance_not_found', `no issuance "${id}" that the caller may revoke`);
+      }
       return revokeOne(issuance, actor(caller), context, caller);
     },
 
-    /** The kill switch: every active issuance of a pipeline, optionally in one cluster. Admins only. */
-    async revokePipeline(caller: CallerIdentity, filter: { pipeline: string; cluster?: string }, context: RequestContext): Promise<Issuance[]> {
-      if (operatorRole(policy.current(), caller) !== 'admin') throw new Problem('operator_required', 'revoking a pipeline needs the operator role "admin"');
+    /**
+     * The kill switch: the pipeline (in one cluster, or all) is suspended in the store first, so
+     * that no replica issues for it any more and no issuance in flight becomes active; then every
+     * active issuance of it is revoked. It stays suspended until an admin lifts it.
+     */
+    async revokePipeline(caller: CallerIdentity, filter: { pipeline: string; cluster?: string }, context: RequestContext): Promise<{ suspension: Suspension; revoked: Issuance[] }> {
+      requireAdmin(caller, 'revoking a pipeline');
+      const by = actor(caller);
+      const suspension = await store.suspensions.suspend(
+        { pipeline: filter.pipeline, cluster: filter.cluster ?? null, at: new Date(), suspendedBy: by, reason: null },
+        { kind: 'suspension', outcome: 'granted', ...whoAsked(context, caller), pipeline: filter.pipeline, cluster: filter.cluster ?? null, reason: `suspended by ${by}` },
+      );
+      suspensions.invalidate();
       const revoked: Issuance[] = [];
       for (let cursor: string | undefined; ;) {
         const page = await store.issuances.list({ ...filter, state: 'active' }, { limit: 500, ...(cursor ? { cursor } : {}) });
-        for (const issuance of page.items) revoked.push(await revokeOne(issuance, actor(caller), context, caller));
+        for (const issuance of page.items) revoked.push(await revokeOne(issuance, by, context, caller));
         if (!page.nextCursor) break;
         cursor = page.nextCursor;
       }
-      return revoked;
+      return { suspension, revoked };
+    },
+
+    /** Lifts a suspension; audited. False when there was none. */
+    async resume(caller: CallerIdentity, filter: { pipeline: string; cluster?: string }, context: RequestContext): Promise<boolean> {
+      requireAdmin(caller, 'lifting a suspension');
+      const by = actor(caller);
+      const lifted = await store.suspensions.lift(filter.pipeline, filter.cluster ?? null,
+        { kind: 'suspension', outcome: 'granted', ...whoAsked(context, caller), pipeline: filter.pipeline, cluster: filter.cluster ?? null, reason: `lifted by ${by}` });
+      suspensions.invalidate();
+      return lifted;
+    },
+
+    async suspensions(caller: CallerIdentity): Promise<Suspension[]> {
+      if (!operatorRole(policy.current(), caller)) throw new Problem('operator_required', 'listing suspensions needs an operator role');
+      return store.suspensions.list();
     },
   };
 }

@@ -12,7 +12,12 @@ import type { Writes } from './write-batch.ts';
 
 const auditCursor = z.tuple([z.literal('audit'), z.number().int().positive()]);
 
-export function createAuditLedger(db: Kysely<Database>, engine: Engine, writes: Writes): AuditLedger {
+/** The ledger, and a way for the store's other parts to change state in the same transaction as its record. */
+export type LedgerWithChanges = AuditLedger & {
+  appendWith(input: AuditRecordInput, change: (trx: Kysely<Database>) => Promise<void>): Promise<AuditRecord>;
+};
+
+export function createAuditLedger(db: Kysely<Database>, engine: Engine, writes: Writes): LedgerWithChanges {
   // Appends and prunes hold the chain head's lock for their whole transaction, so they serialise
   // across every process sharing the database. On SQLite the transaction itself is BEGIN IMMEDIATE
   // (see node-sqlite.ts), which already excludes every other writer.
@@ -34,9 +39,13 @@ export function createAuditLedger(db: Kysely<Database>, engine: Engine, writes: 
   );
   const activate = prepareActivation(db);
 
-  /** Links `inputs` onto the chain, in order, within `trx`. */
-  async function appendIn(trx: Kysely<Database>, inputs: AuditRecordInput[]): Promise<AuditRecord[]> {
-    const chain = await lockChain(trx);
+  const suspendedAmong = preparedQuery<'pipeline' | 'cluster', { pipeline: string }>(db, (param) =>
+    db.selectFrom('suspensions').select('pipeline').where('pipeline', '=', param('pipeline')).where('cluster', 'in', [param('cluster'), '']),
+  );
+
+  /** Links `inputs` onto the chain, in order, within `trx` (whose lock on the head it takes, unless given). */
+  async function appendIn(trx: Kysely<Database>, inputs: AuditRecordInput[], locked?: AuditChainTable): Promise<AuditRecord[]> {
+    const chain = locked ?? (await lockChain(trx));
     const records: AuditRecord[] = [];
     let [lastId, headHash] = [chain.last_id, chain.head_hash];
     for (const input of inputs) {
@@ -52,18 +61,20 @@ export function createAuditLedger(db: Kysely<Database>, engine: Engine, writes: 
     return records;
   }
 
-  const ledger: AuditLedger = {
+  const ledger: LedgerWithChanges = {
     append: async (input) => (await writes.transaction((trx) => appendIn(trx, [input])))[0]!,
 
     appendGrants: (grants) =>
       writes
         .transaction(async (trx) => {
-          // The issuances move first: when one of them is no longer pending, the chain is not even
-          // locked, and the rollback undoes the moves made before it.
-          for (const { issuanceId, outcome } of grants) {
+          // The chain's lock first: a suspension takes it too, so a grant either commits before a
+          // suspension (and the kill switch's sweep finds it active) or sees it here and rolls back.
+          const chain = await lockChain(trx);
+          for (const { issuanceId, outcome, record } of grants) {
+            if ((await suspendedAmong({ pipeline: record.pipeline ?? '', cluster: record.cluster ?? '' }, trx)).rows.length) throw new NotPending();
             if (!(await activate(issuanceId, outcome, trx))) throw new NotPending();
           }
-          return appendIn(trx, grants.map((g) => g.record));
+          return appendIn(trx, grants.map((g) => g.record), chain);
         })
         .catch((err: unknown) => {
           if (err instanceof NotPending) return undefined;
@@ -71,6 +82,13 @@ export function createAuditLedger(db: Kysely<Database>, engine: Engine, writes: 
         }),
 
     verify: () => verifyChain(db),
+
+    appendWith: (input, change) =>
+      writes.transaction(async (trx) => {
+        const [record] = await appendIn(trx, [input]);
+        await change(trx);
+        return record!;
+      }),
 
     prune: (olderThan) =>
       db.transaction().execute(async (trx) => {
@@ -114,7 +132,7 @@ export function createAuditLedger(db: Kysely<Database>, engine: Engine, writes: 
   return ledger;
 }
 
-/** Thrown inside a grant's transaction to roll it back: an issuance was no longer pending. */
+/** Thrown inside a grant's transaction to roll it back: an issuance was no longer pending, or its pipeline was suspended. */
 class NotPending extends Error {}
 
 /** Every field present, JSON parts as they will read back, so the hash made now verifies later. */

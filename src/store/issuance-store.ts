@@ -96,6 +96,9 @@ export function createIssuanceStore(db: Kysely<Database>, writes: Writes): Issua
         .$if(filter.pipeline !== undefined, (q) => q.where('pipeline', '=', filter.pipeline!))
         .$if(filter.cluster !== undefined, (q) => q.where('cluster', '=', filter.cluster!))
         .$if(filter.state !== undefined, (q) => q.where('state', '=', filter.state!))
+        .$if(filter.pipelines !== undefined, (q) => q.where('pipeline', 'in', filter.pipelines!.length ? filter.pipelines! : ['']))
+        .$if(filter.states !== undefined, (q) => q.where('state', 'in', filter.states!))
+        .$if(filter.holder !== undefined, (q) => q.where('issuer', '=', filter.holder!.issuer).where('subject', '=', filter.holder!.subject))
         .$if(after !== undefined, (q) =>
           q.where((eb) =>
             eb.or([

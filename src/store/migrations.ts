@@ -86,6 +86,20 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('issuances_pipeline').on('issuances').columns(['pipeline', 'created_at_ms']).execute();
     },
   },
+  '0002_suspensions': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('suspensions')
+        .addColumn('pipeline', 'text', (c) => c.notNull())
+        .addColumn('cluster', 'text', (c) => c.notNull())
+        .addColumn('suspended_at_ms', 'bigint', (c) => c.notNull())
+        .addColumn('suspended_by', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text')
+        .addPrimaryKeyConstraint('suspensions_pk', ['pipeline', 'cluster'])
+        .execute();
+      await db.schema.createIndex('issuances_holder').on('issuances').columns(['issuer', 'subject', 'created_at_ms']).execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

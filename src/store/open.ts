@@ -9,6 +9,7 @@ import { migrationProvider } from './migrations.ts';
 import { nodeSqliteDialect, sqliteBusyTimeoutMs } from './node-sqlite.ts';
 import type { Store } from './ports.ts';
 import { createReplayGuard } from './replay-guard.ts';
+import { createSuspensionStore } from './suspensions.ts';
 import type { Database } from './schema.ts';
 import { writesFor } from './write-batch.ts';
 
@@ -29,11 +30,13 @@ export async function openStore(url: string): Promise<Store> {
     throw new Error(`cannot bring the ${engine} store's schema up to date: ${(err as Error).message}`, { cause: err });
   }
   const writes = writesFor(db, engine);
+  const ledger = createAuditLedger(db, engine, writes);
   const checkpointer = sqliteFile === undefined ? undefined : await checkpointApart(db, sqliteFile);
   return {
     replay: markFailures(createReplayGuard(db, writes)),
-    audit: markFailures(createAuditLedger(db, engine, writes)),
+    audit: markFailures(ledger),
     issuances: markFailures(createIssuanceStore(db, writes)),
+    suspensions: markFailures(createSuspensionStore(db, ledger)),
     ping: async () => void (await sql`select 1`.execute(db)),
     close: async () => {
       await writes.drain();

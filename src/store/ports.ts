@@ -11,7 +11,7 @@ export interface ReplayGuard {
   pruneReplay(now: Date): Promise<number>;
 }
 
-export type AuditKind = 'issuance' | 'revocation' | 'expiry' | 'rotation';
+export type AuditKind = 'issuance' | 'revocation' | 'expiry' | 'rotation' | 'suspension' | 'refusals';
 export type AuditOutcome = 'granted' | 'denied' | 'failed';
 export type TokenKind = 'short-lived' | 'durable';
 
@@ -122,7 +122,7 @@ export interface AuditLedger {
   /**
    * In one transaction, appends every grant's record and moves its issuance pending -> active:
    * all of it or nothing. Undefined, with nothing written, when an issuance is unknown or no
-   * longer pending (the reaper took it for stale).
+   * longer pending (the reaper took it for stale), or its pipeline has been suspended meanwhile.
    */
   appendGrants(grants: Grant[]): Promise<AuditRecord[] | undefined>;
   /**
@@ -177,6 +177,34 @@ export interface IssuanceFilter {
   pipeline?: string;
   cluster?: string;
   state?: IssuanceState;
+  /** Any of these pipelines (none: nothing matches). */
+  pipelines?: string[];
+  /** Any of these states. */
+  states?: IssuanceState[];
+  /** Only what was issued to this identity. */
+  holder?: { issuer: string; subject: string };
+}
+
+/** An operator's stop on a pipeline (in one cluster, or in all when `cluster` is null). */
+export interface Suspension {
+  pipeline: string;
+  cluster: string | null;
+  suspendedAt: Date;
+  suspendedBy: string;
+  reason: string | null;
+}
+
+/**
+ * Suspensions, kept in the store so that every replica refuses alike. Each change is audited in the
+ * same transaction, and grants check them under the chain's lock (AuditLedger.appendGrants), so
+ * no issuance in flight can become active after its pipeline was suspended.
+ */
+export interface SuspensionStore {
+  /** Suspends (or keeps suspended) and appends `record` in one transaction. */
+  suspend(suspension: Omit<Suspension, 'suspendedAt'> & { at: Date }, record: AuditRecordInput): Promise<Suspension>;
+  /** Lifts one; false when there was none. The record is appended only when one was lifted. */
+  lift(pipeline: string, cluster: string | null, record: AuditRecordInput): Promise<boolean>;
+  list(): Promise<Suspension[]>;
 }
 
 export interface IssuanceStore {
@@ -204,6 +232,7 @@ export interface Store {
   replay: ReplayGuard;
   audit: AuditLedger;
   issuances: IssuanceStore;
+  suspensions: SuspensionStore;
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;
   close(): Promise<void>;

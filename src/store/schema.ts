@@ -66,11 +66,21 @@ export interface IssuancesTable {
   expired_at_ms: number | null;
 }
 
+export interface SuspensionsTable {
+  pipeline: string;
+  /** '' for every cluster. */
+  cluster: string;
+  suspended_at_ms: number;
+  suspended_by: string;
+  reason: string | null;
+}
+
 export interface Database {
   audit_records: AuditRecordsTable;
   audit_chain: AuditChainTable;
   replay: ReplayTable;
   issuances: IssuancesTable;
+  suspensions: SuspensionsTable;
 }
 
 /** Hash before the first record ever appended. */

@@ -45,7 +45,10 @@ export async function scratchDir(): Promise<{ dir: string; cleanup: () => Promis
 export async function startKubevend(
   dir: string,
   policy: unknown,
-  options: { store?: Store; file?: string; durableTokenTimeoutMs?: number; auditRetentionMs?: number; maxInFlight?: number; instance?: string } = {},
+  options: {
+    store?: Store; file?: string; durableTokenTimeoutMs?: number; auditRetentionMs?: number; maxInFlight?: number; instance?: string;
+    refusalWindowMs?: number; authFailuresPerMinute?: number; ownNamespace?: string;
+  } = {},
 ): Promise<Kubevend> {
   const policyFile = options.file ?? join(dir, `policy-${Date.now()}.yaml`);
   await writeFile(policyFile, stringify(policy));
@@ -54,6 +57,7 @@ export async function startKubevend(
   const metrics = createMetrics();
   const watcher = await watchPolicyFile(policyFile, {
     logger,
+    ...(options.ownNamespace ? { ownNamespace: options.ownNamespace } : {}),
     onReload: (ok) => {
       metrics.policyReloads.inc({ result: ok ? 'ok' : 'refused' });
       metrics.policyReloadOk.set(ok ? 1 : 0);
@@ -68,6 +72,8 @@ export async function startKubevend(
     policy: watcher, kube, store, metrics, logger, fingerprintKey,
     ...(options.durableTokenTimeoutMs ? { durableTokenTimeoutMs: options.durableTokenTimeoutMs } : {}),
     ...(options.maxInFlight ? { maxInFlight: options.maxInFlight } : {}),
+    ...(options.refusalWindowMs ? { refusalWindowMs: options.refusalWindowMs } : {}),
+    ...(options.authFailuresPerMinute ? { authFailures: { burst: options.authFailuresPerMinute, perMinute: options.authFailuresPerMinute } } : {}),
     instance: options.instance ?? testInstance,
   });
   await app.ready();

@@ -3,17 +3,16 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AuditFilter, AuditRecord } from '../../store/ports.ts';
 import type { AuditQueries } from '../../services/audit-queries.ts';
-import type { Authenticator } from '../../services/authenticate.ts';
-import { bearerToken } from '../bearer.ts';
+import { callerOf } from '../../plugins/authentication.ts';
 import { problemResponses } from '../problem-responses.ts';
 import { auditQuerySchema, auditRecordSchema, auditRecordView, verificationSchema } from './schema.ts';
 
 const common = { tags: ['audit'], security: [{ ciToken: [] }] };
 
-export const auditRoutes: FastifyPluginAsyncZod<{ authenticator: Authenticator; audit: AuditQueries }> = async (app, { authenticator, audit }) => {
-  const caller = (authorization: string | undefined) => authenticator.verify(bearerToken(authorization));
+export const auditRoutes: FastifyPluginAsyncZod<{ audit: AuditQueries }> = async (app, { audit }) => {
 
   app.get('/v1/audit', {
+    config: { auth: true },
     // A page is the store's records, typed and built field by field (auditRecordView), as the
     // NDJSON stream is: written as JSON without a zod pass, which copied every record once more and
     // so brought V8's full collections sooner (BENCHMARKS.md, the ledger's p99).
@@ -38,7 +37,7 @@ export const auditRoutes: FastifyPluginAsyncZod<{ authenticator: Authenticator; 
   }, async (request, reply) => {
     const { cursor, limit, from, to, ...rest } = request.query;
     const filter: AuditFilter = { ...rest, ...(from ? { from: new Date(from) } : {}), ...(to ? { to: new Date(to) } : {}) };
-    const identity = await caller(request.headers.authorization);
+    const identity = callerOf(request);
     if (/application\/x-ndjson/.test(request.headers.accept ?? '')) {
       const records = audit.stream(identity, filter);
       // A stream bypasses the serialiser; its records were typed by the store.
@@ -50,8 +49,9 @@ export const auditRoutes: FastifyPluginAsyncZod<{ authenticator: Authenticator; 
   });
 
   app.get('/v1/audit/verify', {
+    config: { auth: true },
     schema: { ...common, operationId: 'verifyAudit', summary: 'Walk the hash chain and report the first broken link (operators)', response: { 200: verificationSchema, ...problemResponses } },
-  }, async (request) => audit.verify(await caller(request.headers.authorization)));
+  }, async (request) => audit.verify(callerOf(request)));
 };
 
 async function* ndjson(records: AsyncIterable<AuditRecord>): AsyncGenerator<string> {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { tokenKinds } from '../../policy/schema.ts';
 import type { AuditRecord } from '../../store/ports.ts';
 
-const auditKinds = ['issuance', 'revocation', 'expiry', 'rotation'] as const;
+const auditKinds = ['issuance', 'revocation', 'expiry', 'rotation', 'suspension', 'refusals'] as const;
 const outcomes = ['granted', 'denied', 'failed'] as const;
 
 export const auditQuerySchema = z.strictObject({

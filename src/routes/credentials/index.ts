@@ -1,13 +1,14 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { CredentialService } from '../../services/issue-credentials.ts';
-import { bearerToken, emptyBodyIsEmptyObject } from '../bearer.ts';
+import { callerOf } from '../../plugins/authentication.ts';
+import { emptyBodyIsEmptyObject } from '../bearer.ts';
 import { problemResponses } from '../problem-responses.ts';
 import { sendCredential } from './respond.ts';
 import { credentialRequestSchema, credentialResponse } from './schema.ts';
 
 export const credentialRoutes: FastifyPluginAsyncZod<{ credentials: CredentialService }> = async (app, { credentials }) => {
   app.post('/v1/credentials', {
-    config: { shed: true },
+    config: { shed: true, auth: true },
     preValidation: emptyBodyIsEmptyObject,
     schema: {
       summary: 'Vend a Kubernetes credential to a CI job',
@@ -20,7 +21,7 @@ export const credentialRoutes: FastifyPluginAsyncZod<{ credentials: CredentialSe
     },
   }, async (request, reply) => {
     const { format, clusters, ...ask } = request.body;
-    const credential = await credentials.issue(bearerToken(request.headers.authorization), ask, clusters,
+    const credential = await credentials.issue(callerOf(request), ask, clusters,
       { requestId: request.id, clientAddress: request.ip });
     return sendCredential(request, reply, format, credential);
   });

@@ -1,11 +1,13 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { ExplainService } from '../../services/explain.ts';
-import { bearerToken, emptyBodyIsEmptyObject } from '../bearer.ts';
+import { callerOf } from '../../plugins/authentication.ts';
+import { emptyBodyIsEmptyObject } from '../bearer.ts';
 import { problemResponses } from '../problem-responses.ts';
 import { explainRequestSchema, explanationSchema } from './schema.ts';
 
 export const explainRoutes: FastifyPluginAsyncZod<{ explain: ExplainService }> = async (app, { explain }) => {
   app.post('/v1/explain', {
+    config: { auth: true },
     preValidation: emptyBodyIsEmptyObject,
     schema: {
       summary: 'Say what a credential request would get, and why each pipeline did or did not match',
@@ -18,7 +20,7 @@ export const explainRoutes: FastifyPluginAsyncZod<{ explain: ExplainService }> =
     },
   }, async (request) => {
     const { identity, ...ask } = request.body;
-    const result = await explain.explain(bearerToken(request.headers.authorization), ask, identity);
+    const result = await explain.explain(callerOf(request), ask, identity);
     return {
       decision: result.decision ? ('granted' as const) : ('denied' as const),
       identity: result.identity,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { tokenKinds } from '../../policy/schema.ts';
 import { credentialFormats } from '../../services/credential-formats.ts';
-import type { Issuance } from '../../store/ports.ts';
+import type { Issuance, Suspension } from '../../store/ports.ts';
 
 export const issuanceStates = ['pending', 'active', 'failed', 'expired', 'revoked'] as const;
 
@@ -35,7 +35,7 @@ export const issuanceListQuerySchema = z.strictObject({
 export const issuanceIdSchema = z.object({ id: z.string().regex(/^[0-9a-z]{26}$/, 'an issuance id is 26 lowercase letters and digits') });
 
 export const revokeRequestSchema = z.strictObject({
-  pipeline: z.string().min(1).max(63).describe('Revoke every active issuance of this pipeline'),
+  pipeline: z.string().min(1).max(63).describe('Suspend this pipeline and revoke every active issuance of it'),
   cluster: z.string().min(1).max(63).optional().describe('Only those in this cluster'),
 }).meta({ id: 'RevokeRequest' });
 
@@ -50,4 +50,15 @@ export function issuanceView(i: Issuance): z.input<typeof issuanceSchema> {
     createdAt: i.createdAt.toISOString(), expiresAt: i.expiresAt.toISOString(),
     revokedAt: iso(i.revokedAt), expiredAt: iso(i.expiredAt),
   };
+}
+
+export const suspensionSchema = z.object({
+  pipeline: z.string(),
+  cluster: z.string().nullable().describe('The one cluster suspended; null for all'),
+  suspendedAt: z.iso.datetime(),
+  suspendedBy: z.string(),
+}).meta({ id: 'Suspension' });
+
+export function suspensionView(s: Suspension): z.input<typeof suspensionSchema> {
+  return { pipeline: s.pipeline, cluster: s.cluster, suspendedAt: s.suspendedAt.toISOString(), suspendedBy: s.suspendedBy };
 }

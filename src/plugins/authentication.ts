@@ -1,0 +1,46 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { Problem } from '../errors.ts';
+import { bearerToken } from '../routes/bearer.ts';
+import type { Authenticator, CallerIdentity } from '../services/authenticate.ts';
+import type { AuthFailureLimit, RefusalTally } from '../services/refusals.ts';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route needs a caller: its bearer token is verified before the body is even read. */
+    auth?: boolean;
+  }
+  interface FastifyRequest {
+    caller: CallerIdentity | null;
+  }
+}
+
+/**
+ * Authentication, once, for every route that needs it: the address's failure budget is asked
+ * before any signature work, the token is verified (not spent: issuing routes spend it), and a
+ * refusal is counted per address rather than written to the ledger one by one.
+ */
+async function authentication(app: FastifyInstance, { authenticator, limit, tally }: { authenticator: Authenticator; limit: AuthFailureLimit; tally: RefusalTally }) {
+  app.decorateRequest('caller', null);
+  app.addHook('onRequest', async (request) => {
+    if (!request.routeOptions.config.auth) return;
+    try {
+      limit.check(request.ip);
+      request.caller = await authenticator.verify(bearerToken(request.headers.authorization));
+    } catch (err) {
+      if (err instanceof Problem && err.status < 500) {
+        if (err.status === 401) limit.fail(request.ip);
+        tally.count(request.ip, err);
+      }
+      throw err;
+    }
+  });
+}
+
+export const authenticationPlugin = fp(authentication, { name: 'authentication' });
+
+/** The verified caller of a route that has `config.auth`. */
+export function callerOf(request: FastifyRequest): CallerIdentity {
+  if (!request.caller) throw new Problem('internal_error', 'a route that needs a caller has none');
+  return request.caller;
+}
