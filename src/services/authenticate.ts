@@ -32,6 +32,9 @@ export function createAuthenticator({ policy, replay }: { policy: PolicySource; 
   async function verify(token: string | undefined): Promise<CallerIdentity> {
     if (!token) throw new Problem('token_missing', 'send the CI identity token as "Authorization: Bearer <token>"');
     if (Buffer.byteLength(token) > MAX_TOKEN_BYTES) throw new Problem('token_too_large', `tokens over ${MAX_TOKEN_BYTES} bytes are refused`);
+    // One signed token has one accepted spelling: base64url without padding, and no unused bits in
+    // a segment's last character (a decoder that ignores them would accept several).
+    if (!isCanonicalCompactJws(token)) throw new Problem('token_malformed', 'the bearer token is not a JWT in canonical base64url');
     let unverified: JWTPayload;
     try {
       decodeProtectedHeader(token);
@@ -101,6 +104,14 @@ export function createAuthenticator({ policy, replay }: { policy: PolicySource; 
 }
 
 export type Authenticator = ReturnType<typeof createAuthenticator>;
+
+// An empty signature is left to jose, which names its `alg: none` for what it is.
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
+
+function isCanonicalCompactJws(token: string): boolean {
+  const parts = token.split('.');
+  return parts.length === 3 && parts.every((part) => BASE64URL.test(part) && Buffer.from(part, 'base64url').toString('base64url') === part);
+}
 
 /**
  * What jose leaves to the caller: the types of `sub` and `jti`, `iat` in the future (jose checks it
