@@ -77,7 +77,7 @@ export function createCredentialService(deps: CredentialServiceDeps) {
         reasonCode: problem.code,
         reason: problem.message,
         ...whoAsked(context, identity),
-        ...(decision ? whatWasDecided(decision) : {}),
+        ...(decision ? whatWasDecided(decision) : pipeline ? { pipeline: pipeline.name } : {}),
       });
     } catch (auditErr) {
       deps.logger?.error({ err: (auditErr as Error).message, code: problem.code, requestId: context.requestId }, 'audit record of a refused request could not be written');

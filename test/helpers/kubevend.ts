@@ -10,6 +10,7 @@ import { loggerOptions } from '../../src/logger.ts';
 import { createMetrics, type Metrics } from '../../src/metrics.ts';
 import { watchPolicyFile, type PolicyWatcher } from '../../src/policy/watch.ts';
 import { randomBytes } from 'node:crypto';
+import type { KubeGateway } from '../../src/services/ports.ts';
 import { createReaper, type Reaper } from '../../src/services/reaper.ts';
 import { openStore } from '../../src/store/open.ts';
 import type { Store } from '../../src/store/ports.ts';
@@ -48,6 +49,8 @@ export async function startKubevend(
   options: {
     store?: Store; file?: string; durableTokenTimeoutMs?: number; auditRetentionMs?: number; maxInFlight?: number; instance?: string;
     refusalWindowMs?: number; authFailuresPerMinute?: number; ownNamespace?: string;
+    /** Wraps the real gateway, to hold a call at a chosen moment (a race no real part makes on demand). */
+    wrapKube?: (kube: KubeGateway) => KubeGateway;
   } = {},
 ): Promise<Kubevend> {
   const policyFile = options.file ?? join(dir, `policy-${Date.now()}.yaml`);
@@ -66,7 +69,8 @@ export async function startKubevend(
   // A SQLite file of its own per app: the embedded default, as a CI job meets it.
   const dbFile = join(dir, `kubevend-${randomBytes(4).toString('hex')}.db`);
   const store = options.store ?? (await openStore(`sqlite://${dbFile}`));
-  const kube = createKubeGateway(watcher.current().clusters, { telemetry: metrics.telemetry });
+  const real = createKubeGateway(watcher.current().clusters, { telemetry: metrics.telemetry });
+  const kube = options.wrapKube ? options.wrapKube(real) : real;
   const fingerprintKey = randomBytes(32);
   const app = await buildApp({
     policy: watcher, kube, store, metrics, logger, fingerprintKey,
