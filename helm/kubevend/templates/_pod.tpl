@@ -9,6 +9,7 @@
 - { name: KUBEVEND_DURABLE_TOKEN_TIMEOUT, value: {{ .Values.config.durableTokenTimeout | toString | quote }} }
 {{- /* The installation: releases that share a cluster must not sweep each other's objects. */}}
 - { name: KUBEVEND_INSTANCE, value: {{ printf "%s.%s" .Release.Namespace .Release.Name | trunc 63 | trimSuffix "-" | trimSuffix "." | quote }} }
+- { name: KUBEVEND_NAMESPACE, value: {{ .Release.Namespace | quote }} }
 {{- if eq .Values.storage.type "sqlite" }}
 - { name: KUBEVEND_DATABASE_URL, value: sqlite:///var/lib/kubevend/kubevend.db }
 {{- else }}
