@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { openapiPlugin } from './plugins/openapi.ts';
 import { authenticationPlugin } from './plugins/authentication.ts';
+import { inputGuardsPlugin } from './plugins/input-guards.ts';
 import { loadSheddingPlugin } from './plugins/load-shedding.ts';
 import { checkExpectationHandler, clientErrorHandler, frameworkErrorHandler, problemsPlugin } from './plugins/problems.ts';
 import { RequestLog } from './plugins/request-log.ts';
@@ -37,7 +38,8 @@ export interface AppDeps {
   fingerprintKey: Buffer;
   metrics?: Metrics;
   logger?: FastifyBaseLogger;
-  trustProxy?: boolean;
+  /** Fastify's trustProxy: false, true (any), a hop count, or the proxies' addresses/CIDRs. */
+  trustProxy?: boolean | number | string[];
   durableTokenTimeoutMs?: number;
   /** The installation whose label every object carries (KUBEVEND_INSTANCE); default `kubevend`. */
   instance?: string;
@@ -53,7 +55,7 @@ export interface AppDeps {
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
-    trustProxy: deps.trustProxy ?? false,
+    trustProxy: typeof deps.trustProxy === 'number' ? hopsTrusted(deps.trustProxy) : deps.trustProxy ?? false,
     bodyLimit: 64 * 1024,
     requestIdHeader: false,
     genReqId: () => randomUUID(),
@@ -63,6 +65,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     clientErrorHandler,
     frameworkErrors: frameworkErrorHandler,
     http: { requireHostHeader: false },
+    // A request must arrive whole within this: a client that sends its headers and holds the body
+    // back holds a socket, not the service.
+    requestTimeout: 30_000,
   });
   app.server.on('checkExpectation', checkExpectationHandler.bind(app));
   app.setValidatorCompiler(validatorCompiler);
@@ -100,6 +105,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const suspensions = createSuspensionCache(deps.store);
   const services = { ...deps, authenticator, engine, tally, suspensions, telemetry: metrics.telemetry, ...(deps.logger ? { logger: deps.logger } : {}) };
   await app.register(problemsPlugin);
+  await app.register(inputGuardsPlugin);
   await app.register(loadSheddingPlugin, { maxInFlight: deps.maxInFlight ?? 64 });
   await app.register(authenticationPlugin, { authenticator, tally, limit: createAuthFailureLimit(deps.authFailures) });
   await app.register(openapiPlugin);
@@ -117,4 +123,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(auditRoutes, { audit: createAuditQueries(services) });
   await app.register(docsRoutes);
   return app;
+}
+
+/** Trusts the nearest `hops` proxies: Fastify takes a count, but its types only a function. */
+function hopsTrusted(hops: number) {
+  return (_address: string, hop: number) => hop < hops;
 }

@@ -9,8 +9,16 @@ const configSchema = z.object({
   KUBEVEND_HOST: z.string().min(1).default('127.0.0.1').describe('Address to listen on'),
   KUBEVEND_PORT: z.coerce.number().int().min(0).max(65535).default(8080).describe('Port to listen on'),
   KUBEVEND_LOG_LEVEL: z.enum(logLevels).default('info'),
-  KUBEVEND_TRUST_PROXY: z.enum(['true', 'false']).default('false').transform((v) => v === 'true')
-    .describe('Take the client address from X-Forwarded-For'),
+  KUBEVEND_TRUST_PROXY: z.string().default('false')
+    .transform((v, ctx) => {
+      if (v === 'true' || v === 'false') return v === 'true';
+      if (/^\d+$/.test(v)) return Number(v);
+      const list = v.split(',').map((s) => s.trim()).filter(Boolean);
+      if (list.length && list.every((a) => /^[0-9a-fA-F.:]+(\/\d{1,3})?$/.test(a))) return list;
+      ctx.addIssue({ code: 'custom', message: 'must be false, true, a number of proxy hops, or a comma-separated list of proxy addresses or CIDRs' });
+      return z.NEVER;
+    })
+    .describe('Take the client address from X-Forwarded-For: false; a number of trusted proxy hops; the proxies\' addresses or CIDRs (comma-separated); or true (any, which lets a client name its own address)'),
   KUBEVEND_DATABASE_URL: z.string().min(1).default('sqlite://kubevend.db')
     .describe('sqlite:///path/file.db (embedded, one replica) or postgres://… (several replicas)'),
   KUBEVEND_FINGERPRINT_KEY_FILE: z.string().min(1).optional()
@@ -28,8 +36,8 @@ const configSchema = z.object({
     .describe('The installation: its label is on every object it creates, and its reaper sweeps only those. Installations that share a cluster need names of their own'),
   KUBEVEND_NAMESPACE: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a namespace name').max(63).optional()
     .describe('kubevend\'s own namespace, which no grant may reach; in a pod, read from its ServiceAccount when unset'),
-  KUBEVEND_AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(1).default(60)
-    .describe('Failed authentications a client address may have per minute (and in a burst) before it is refused without any signature check'),
+  KUBEVEND_AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(0).default(60)
+    .describe('Failed authentications a client address may have per minute (and in a burst) before it is refused without any signature check; 0 turns the limit off'),
 });
 
 export type Config = {
@@ -37,7 +45,7 @@ export type Config = {
   host: string;
   port: number;
   logLevel: (typeof logLevels)[number];
-  trustProxy: boolean;
+  trustProxy: boolean | number | string[];
   databaseUrl: string;
   fingerprintKeyFile?: string;
   reaperIntervalSeconds: number;

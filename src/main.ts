@@ -39,7 +39,7 @@ export async function main(): Promise<void> {
     durableTokenTimeoutMs: config.durableTokenTimeoutSeconds * 1000,
     maxInFlight: config.maxInFlight,
     instance: config.instance,
-    authFailures: { burst: config.authFailuresPerMinute, perMinute: config.authFailuresPerMinute },
+    ...(config.authFailuresPerMinute ? { authFailures: { burst: config.authFailuresPerMinute, perMinute: config.authFailuresPerMinute } } : { authFailures: { off: true } }),
   });
   const stopReaper = config.reaperIntervalSeconds > 0
     ? createReaper({ policy, kube, store, logger, telemetry: metrics.telemetry, auditRetentionMs: config.auditRetentionSeconds * 1000, instance: config.instance })

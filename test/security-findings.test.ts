@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { connect, type Socket } from 'node:net';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -19,6 +20,7 @@ describe('attacks on replay, holders, names, the ledger and the kill switch', ()
   let scratch: Awaited<ReturnType<typeof scratchDir>>;
   let ci: TestIssuer;
   let sso: TestIssuer;
+  let quick: TestIssuer;
   let kv: Kubevend;
   let nsA: string;
   let nsB: string;
@@ -33,12 +35,15 @@ describe('attacks on replay, holders, names, the ledger and the kill switch', ()
     scratch = await scratchDir();
     ci = await createTestIssuer(scratch.dir);
     sso = await createTestIssuer(scratch.dir);
+    quick = await createTestIssuer(scratch.dir);
     [nsA, nsB, nsOwn, web] = await Promise.all(['sec-a', 'sec-b', 'sec-own', 'sec-web'].map((p) => createNamespace(p))) as [string, string, string, string];
     await Promise.all([nsA, nsB, nsOwn, web].map((ns) => createViewerServiceAccount(ns, 'deployer')));
     policy = {
       issuers: [
         { name: 'ci', issuer: ci.issuer, audiences: ['kubevend'], publicKeyFile: ci.publicKeyFile, leewaySeconds: 30 },
         { name: 'sso', issuer: sso.issuer, audiences: ['kubevend'], publicKeyFile: sso.publicKeyFile },
+        // No leeway, so that a token's end can be waited for.
+        { name: 'quick', issuer: quick.issuer, audiences: ['kubevend'], publicKeyFile: quick.publicKeyFile, leewaySeconds: 0 },
       ],
       clusters: [{ name: 'local', kubeconfig: inject('kubeconfig') }],
       pipelines: [
@@ -51,6 +56,7 @@ describe('attacks on replay, holders, names, the ledger and the kill switch', ()
           grants: [{ cluster: 'local', namespace: '{{repository_name}}', serviceAccount: 'deployer', allowedNames: { namespace: [nsA, nsB, nsOwn, 'kube-system', 'default'] } }],
         },
         { name: 'web', issuer: 'ci', match: { repository: 'acme/web' }, grants: [{ cluster: 'local', namespace: web, serviceAccount: 'deployer' }] },
+        { name: 'quick', issuer: 'quick', match: { repository: 'acme/quick' }, grants: [{ cluster: 'local', namespace: web, serviceAccount: 'deployer' }] },
         { name: 'services', issuer: 'ci', match: { repository: 'acme/svc-*' }, grants: [{ cluster: 'local', namespace: web, serviceAccount: 'deployer' }] },
         {
           name: 'strict', issuer: 'ci', match: { repository: 'acme/strict' }, conditions: { ref: 'refs/heads/never' },
@@ -245,6 +251,80 @@ describe('attacks on replay, holders, names, the ledger and the kill switch', ()
       expect((await vend(await job('acme/web'))).json().code).toBe('pipeline_suspended');
       expect((await call('DELETE', '/v1/suspensions/web', admin)).statusCode).toBe(200);
       expect((await vend(await job('acme/web'))).statusCode).toBe(201);
+    });
+  });
+
+  describe('what an outside review found', () => {
+    /** Sends a credential request's headers now and its body when `send` is called; answers the status. */
+    async function heldRequest(base: URL, token: string): Promise<{ send: () => Promise<number>; socket: Socket }> {
+      const socket = connect(Number(base.port), base.hostname);
+      await new Promise((resolve) => socket.once('connect', resolve));
+      socket.write(`POST /v1/credentials HTTP/1.1\r\nHost: kubevend\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n`);
+      const answer = new Promise<number>((resolve) => {
+        let text = '';
+        socket.on('data', (chunk) => {
+          text += chunk;
+          const status = /^HTTP\/1\.1 (\d{3})/.exec(text);
+          if (status) resolve(Number(status[1]));
+        });
+      });
+      return { socket, send: () => (socket.write('{}'), answer) };
+    }
+
+    it('when a spent token\'s request holds its body back until the token has expired, then the body is refused and nothing is issued', async () => {
+      const base = new URL(await kv.app.listen({ port: 0, host: '127.0.0.1' }));
+      try {
+        const token = await quick.mint(githubClaims('acme/quick', { iat: now() - 1, nbf: now() - 1, exp: now() + 2 }));
+        expect((await vend(token)).statusCode).toBe(201);
+        const held = await Promise.all([1, 2, 3].map(() => heldRequest(base, token)));
+        await sleep(3500);
+        expect(await Promise.all(held.map((h) => h.send()))).toEqual([401, 401, 401]);
+        held.forEach((h) => h.socket.destroy());
+        expect((await kv.store.issuances.list({ pipeline: 'quick' })).items).toHaveLength(1);
+      } finally {
+        await kv.app.server.close();
+      }
+    });
+
+    it('when idle sockets hold requests whose bodies never come, then they hold no issuing slot', async () => {
+      const small = await startKubevend(scratch.dir, policy, { maxInFlight: 2, ownNamespace: nsOwn });
+      try {
+        const base = new URL(await small.app.listen({ port: 0, host: '127.0.0.1' }));
+        const idle = await Promise.all([1, 2, 3, 4].map(async () => heldRequest(base, await job('evil/never'))));
+        const res = await small.app.inject({ method: 'POST', url: '/v1/credentials', headers: { authorization: `Bearer ${await job('acme/web')}` }, payload: {} });
+        expect(res.statusCode).toBe(201);
+        idle.forEach((h) => h.socket.destroy());
+      } finally {
+        await small.close();
+      }
+    });
+
+    it('when repositories share a sub, then one still cannot act on the other\'s issuance', async () => {
+      const shared = { sub: 'repository_owner:acme' };
+      const issued = (await vend(await job('acme/svc-one', shared))).json();
+      const other = await job('acme/svc-two', shared);
+      expect((await call('DELETE', `/v1/issuances/${issued.issuanceId}`, other)).json().code).toBe('issuance_not_found');
+      expect((await call('GET', `/v1/issuances/${issued.issuanceId}`, await job('acme/svc-two', shared))).json().code).toBe('issuance_not_found');
+      const listed = (await call('GET', '/v1/issuances?pipeline=services', await job('acme/svc-two', shared))).json();
+      expect(listed.items.map((i: { id: string }) => i.id)).not.toContain(issued.issuanceId);
+      expect((await call('DELETE', `/v1/issuances/${issued.issuanceId}`, await job('acme/svc-one', shared))).statusCode).toBe(200);
+    });
+
+    it('when a token carries its own repository_name, then the derived one counts', async () => {
+      const res = await vend(await job(`acme/${nsA}`, { repository_name: nsB }));
+      expect(res.statusCode).toBe(201);
+      expect(res.json().namespace).toBe(nsA);
+    });
+
+    it('when a NUL is in a query, a body or a claim, then the answer is a 400 or 401 problem on either store', async () => {
+      const query = await call('GET', '/v1/issuances?cluster=%00', await job('acme/web'));
+      expect(query.statusCode).toBe(400);
+      expect(query.json().code).toBe('invalid_request');
+      const body = await vend(await job('acme/web'), { cluster: 'lo\u0000cal' });
+      expect(body.statusCode).toBe(400);
+      const claim = await vend(await job('acme/web', { jti: '\u0000' }));
+      expect(claim.statusCode).toBe(401);
+      expect(claim.json().code).toBe('claim_invalid');
     });
   });
 });

@@ -22,6 +22,7 @@ function issuance(overrides: Partial<IssuanceInput> = {}): IssuanceInput {
     objects: [{ kind: 'Secret', name: 'kubevend-anchor', namespace: 'web' }],
     createdAt,
     expiresAt: new Date(createdAt.getTime() + 15 * minute),
+    holder: 'holder-key',
     ...overrides,
   };
 }

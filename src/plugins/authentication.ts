@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { Problem } from '../errors.ts';
 import { bearerToken } from '../routes/bearer.ts';
-import type { Authenticator, CallerIdentity } from '../services/authenticate.ts';
+import { assertUnexpired, type Authenticator, type CallerIdentity } from '../services/authenticate.ts';
 import type { AuthFailureLimit, RefusalTally } from '../services/refusals.ts';
 
 declare module 'fastify' {
@@ -34,6 +34,11 @@ async function authentication(app: FastifyInstance, { authenticator, limit, tall
       }
       throw err;
     }
+  });
+  // The token was verified when the headers came; a body can arrive much later, and what the route
+  // does must not outlive the token that allowed it.
+  app.addHook('preHandler', async (request) => {
+    if (request.routeOptions.config.auth && request.caller) assertUnexpired(request.caller);
   });
 }
 

@@ -18,7 +18,9 @@ declare module 'fastify' {
 async function loadShedding(app: FastifyInstance, { maxInFlight }: { maxInFlight: number }): Promise<void> {
   let inFlight = 0;
   const counted = new WeakSet<FastifyRequest>();
-  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+  // Counted once the body is in and the caller verified: a client that sends headers and holds the
+  // body back holds no slot.
+  app.addHook('preHandler', async (request: FastifyRequest, reply: FastifyReply) => {
     if (!request.routeOptions.config.shed) return;
     if (inFlight >= maxInFlight) {
       return sendProblem(request, reply, new Problem('overloaded', `${maxInFlight} credentials are being issued already`, { retryAfter: 1 }));

@@ -1,8 +1,9 @@
+import { createHash } from 'node:crypto';
 import { Problem } from '../errors.ts';
 import { claimsView, pipelineFits, type Identity } from './decide.ts';
 import type { LoadedPolicy } from './load.ts';
 import { claimsHold } from './match.ts';
-import type { OperatorPolicy } from './schema.ts';
+import type { OperatorPolicy, PipelinePolicy } from './schema.ts';
 
 export type OperatorRole = OperatorPolicy['role'];
 
@@ -29,15 +30,24 @@ export function requireOperator(policy: LoadedPolicy, identity: Identity, role: 
 /** What an issuance records of whom it was issued to. */
 export interface HolderRecord {
   pipeline: string;
-  issuer: string;
-  subject: string;
+  holder: string | null;
+}
+
+/**
+ * The identity an issuance is issued to, as a key: the issuer, `sub` and pipeline, and the values
+ * of the claims the pipeline matches on, read from the claims view. `sub` alone is not enough:
+ * CI systems let it be shaped (GitHub's `repository_owner:acme`), so that repositories share one.
+ */
+export function holderKey(pipeline: PipelinePolicy, identity: Identity, claims = claimsView(identity)): string {
+  const matched = Object.keys(pipeline.match).toSorted().map((claim) => [claim, claims[claim] ?? null]);
+  return createHash('sha256').update(JSON.stringify([identity.issuer, identity.subject ?? '', pipeline.name, matched])).digest('base64url');
 }
 
 export type IssuanceAction = 'read' | 'revoke' | 'rotate';
 
 /**
  * The holder rule, for every route that acts on an issuance: the holder is the identity it was
- * issued to (same issuer, same non-empty subject) that still fits its pipeline. Operators may read
+ * issued to (the same holder key) that still fits its pipeline. Operators may read
  * everything and admins revoke anything; rotating hands out a new credential, so only the holder may.
  */
 export function mayActOn(policy: LoadedPolicy, caller: Identity, issuance: HolderRecord, action: IssuanceAction): boolean {
@@ -49,19 +59,19 @@ export function mayActOn(policy: LoadedPolicy, caller: Identity, issuance: Holde
 }
 
 export function isHolder(policy: LoadedPolicy, caller: Identity, issuance: HolderRecord): boolean {
-  // A token without `sub` cannot be told apart from another job's: only operators act on its issuances.
-  if (!caller.subject || caller.subject !== issuance.subject || caller.issuer !== issuance.issuer) return false;
   const pipeline = policy.pipelines.find((p) => p.name === issuance.pipeline);
-  return !!pipeline && pipelineFits(pipeline, caller);
+  if (!pipeline || issuance.holder === null) return false;
+  const claims = claimsView(caller);
+  return pipelineFits(pipeline, caller, claims) && holderKey(pipeline, caller, claims) === issuance.holder;
 }
 
 /**
- * What a non-operator may list: its own issuances (issuer and subject) of the pipelines it fits.
- * Undefined for operators, who see all.
+ * What a non-operator may list: what it holds, in the pipelines it fits (their names and its holder
+ * key in each). Undefined for operators, who see all.
  */
-export function holderScope(policy: LoadedPolicy, caller: Identity): { issuer: string; subject: string; pipelines: string[] } | undefined {
+export function holderScope(policy: LoadedPolicy, caller: Identity): { pipelines: string[]; holders: string[] } | undefined {
   if (operatorRole(policy, caller)) return undefined;
   const claims = claimsView(caller);
-  const pipelines = policy.pipelines.filter((p) => pipelineFits(p, caller, claims)).map((p) => p.name);
-  return { issuer: caller.issuer, subject: caller.subject ?? '', pipelines: caller.subject ? pipelines : [] };
+  const fitting = policy.pipelines.filter((p) => pipelineFits(p, caller, claims));
+  return { pipelines: fitting.map((p) => p.name), holders: fitting.map((p) => holderKey(p, caller, claims)) };
 }

@@ -16,16 +16,18 @@ const limits: Record<NameKind, { re: RegExp; max: number; what: string }> = {
   subdomain: { re: SUBDOMAIN, max: 253, what: 'an RFC 1123 subdomain (lowercase letters, digits, "-", "."; at most 253)' },
 };
 
-/** Claims derived for templating, so that names need no string functions. */
+/**
+ * Claims derived for templating, so that names need no string functions. A derived claim is always
+ * derived, never taken from the token: a token carrying its own `repository_name` would otherwise
+ * name another repository's namespace past the owner pinned on `repository`.
+ */
 export function templateClaims(claims: Record<string, unknown>): Record<string, unknown> {
-  const derived: Record<string, unknown> = {};
-  if (typeof claims.repository === 'string' && claims.repository_name === undefined) {
-    derived.repository_name = claims.repository.split('/').at(-1);
-  }
-  if (typeof claims.project_path === 'string' && claims.project_name === undefined) {
-    derived.project_name = claims.project_path.split('/').at(-1);
-  }
-  return { ...claims, ...derived };
+  const view: Record<string, unknown> = { ...claims };
+  delete view.repository_name;
+  delete view.project_name;
+  if (typeof claims.repository === 'string') view.repository_name = claims.repository.split('/').at(-1);
+  if (typeof claims.project_path === 'string') view.project_name = claims.project_path.split('/').at(-1);
+  return view;
 }
 
 export function isTemplate(value: string): boolean {

@@ -76,6 +76,9 @@ export function createAuthenticator({ policy, replay }: { policy: PolicySource; 
    * token: a reload in between cannot turn protection off for a token already in hand.
    */
   async function spend(identity: CallerIdentity): Promise<void> {
+    // Verified when the headers came, spent when the body has: a token that expired in between
+    // (a client can hold a request open) is no longer taken, and its spent record may be gone.
+    assertUnexpired(identity);
     if (!identity.replayProtected) return;
     if (!identity.jti) throw new Problem('claim_invalid', 'the issuer requires a non-empty "jti" claim for replay protection');
     if (!(await acceptOnce(identity))) {
@@ -106,6 +109,11 @@ export function createAuthenticator({ policy, replay }: { policy: PolicySource; 
 export type Authenticator = ReturnType<typeof createAuthenticator>;
 
 // An empty signature is left to jose, which names its `alg: none` for what it is.
+/** Throws when the token's acceptance (exp plus the leeway) has ended since it was verified. */
+export function assertUnexpired(identity: CallerIdentity, now = Date.now()): void {
+  if (now > identity.replayUntil.getTime()) throw new Problem('token_expired', 'the token\'s "exp" has passed');
+}
+
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
 
 function isCanonicalCompactJws(token: string): boolean {
@@ -119,6 +127,7 @@ function isCanonicalCompactJws(token: string): boolean {
  */
 function checkClaims(payload: JWTPayload, issuer: LoadedIssuer): void {
   const now = Date.now() / 1000;
+  if (holdsNul(payload)) throw new Problem('claim_invalid', 'a claim of the token holds a NUL character');
   if (payload.sub !== undefined && typeof payload.sub !== 'string') throw new Problem('claim_invalid', 'the token\'s "sub" is not a string');
   if (payload.jti !== undefined && typeof payload.jti !== 'string') throw new Problem('claim_invalid', 'the token\'s "jti" is not a string');
   if (issuer.replayProtection && (typeof payload.jti !== 'string' || !/\S/.test(payload.jti) || payload.jti.length > MAX_JTI_LENGTH)) {
@@ -128,6 +137,13 @@ function checkClaims(payload: JWTPayload, issuer: LoadedIssuer): void {
     throw new Problem('claim_invalid', 'the token\'s "iat" is in the future');
   }
   if (payload.exp! > now + MAX_LIFETIME_SECONDS) throw new Problem('claim_invalid', 'the token\'s "exp" is further away than any CI token lives');
+}
+
+/** No CI system signs a NUL into a claim, and neither ledger nor PostgreSQL can keep one. */
+function holdsNul(value: unknown, depth = 0): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (depth > 32 || value === null || typeof value !== 'object') return false;
+  return Object.entries(value).some(([k, v]) => k.includes('\u0000') || holdsNul(v, depth + 1));
 }
 
 function verifyWith(issuer: LoadedIssuer, token: string) {

@@ -14,7 +14,7 @@ export function createIssuanceQueries({ policy, store }: { policy: PolicySource;
       const scope = holderScope(policy.current(), caller);
       if (!scope) return store.issuances.list(filter, page);
       const pipelines = filter.pipeline === undefined ? scope.pipelines : scope.pipelines.filter((p) => p === filter.pipeline);
-      return store.issuances.list({ ...filter, pipelines, holder: { issuer: scope.issuer, subject: scope.subject } }, page);
+      return store.issuances.list({ ...filter, pipelines, holders: scope.holders }, page);
     },
 
     async get(caller: CallerIdentity, id: string): Promise<Issuance> {

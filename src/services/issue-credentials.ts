@@ -5,6 +5,7 @@ import { tokenFingerprint, whatWasDecided, whoAsked, type RequestContext } from 
 import type { CredentialAsk } from '../policy/ask.ts';
 import { evaluate, type PolicyDecision } from '../policy/decide.ts';
 import type { LoadedPolicy, PolicySource } from '../policy/load.ts';
+import { holderKey } from '../policy/operators.ts';
 import type { Authenticator, CallerIdentity } from './authenticate.ts';
 import type { IssuedWithEndpoint } from './credential-formats.ts';
 import { wasRolledBack, type IssuanceEngine, type IssuedAccess } from './issuance-engine.ts';
@@ -85,13 +86,14 @@ export function createCredentialService(deps: CredentialServiceDeps) {
   }
 
   /** The write-ahead record: made before anything exists in the cluster, so nothing is ever untracked. */
-  async function writeAhead(identity: CallerIdentity, decision: PolicyDecision, id: string): Promise<void> {
+  async function writeAhead(identity: CallerIdentity, decision: PolicyDecision, id: string, holder: string): Promise<void> {
     const plan = engine.plan(decision, id);
     try {
       await store.issuances.createPending({
         id, pipeline: decision.pipeline, issuer: identity.issuer, subject: identity.subject ?? '',
         cluster: decision.cluster, namespace: decision.namespace, serviceAccount: plan.serviceAccount,
         tokenKind: decision.tokenKind, kubeTokenJti: null, objects: plan.objects, createdAt: new Date(), expiresAt: plan.expiresAt,
+        holder,
       });
     } catch (err) {
       throw new Problem('store_unavailable', 'the issuance could not be recorded; nothing was issued', { cause: err });
@@ -154,8 +156,8 @@ export function createCredentialService(deps: CredentialServiceDeps) {
    * failed (nothing was created for it), and gives back what it took from the rate limit: a spent
    * token costs its pipeline nothing, as when it was refused before the policy was asked.
    */
-  async function spendWithWriteAhead(identity: CallerIdentity, decision: PolicyDecision, id: string, giveBack: (() => void)[]): Promise<void> {
-    const [spent, written] = await Promise.allSettled([authenticator.spend(identity), writeAhead(identity, decision, id)]);
+  async function spendWithWriteAhead(identity: CallerIdentity, decision: PolicyDecision, id: string, holder: string, giveBack: (() => void)[]): Promise<void> {
+    const [spent, written] = await Promise.allSettled([authenticator.spend(identity), writeAhead(identity, decision, id, holder)]);
     if (spent.status === 'fulfilled' && written.status === 'fulfilled') return;
     const logged = (what: string) => (err: unknown) => deps.logger?.warn({ err: (err as Error).message, issuanceId: id }, what);
     if (written.status === 'fulfilled') await store.issuances.markFailed(id, new Date()).catch(logged('a write-ahead record could not be marked failed; the reaper will'));
@@ -193,9 +195,10 @@ export function createCredentialService(deps: CredentialServiceDeps) {
         .map((name) => rateLimiter.take(name, current.pipelines.find((p) => p.name === name)!.rateLimit));
       for (const decision of decisions) {
         const id = newIssuanceId();
-        if (holdsToken) await writeAhead(identity, decision, id);
+        const holder = holderKey(current.pipelines.find((p) => p.name === decision.pipeline)!, identity);
+        if (holdsToken) await writeAhead(identity, decision, id, holder);
         else {
-          await spendWithWriteAhead(identity, decision, id, giveBack);
+          await spendWithWriteAhead(identity, decision, id, holder, giveBack);
           holdsToken = true;
         }
         ids.push(id);

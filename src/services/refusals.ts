@@ -81,15 +81,19 @@ export interface AuthFailureLimitOptions {
   perMinute?: number;
   /** Addresses remembered at once; the oldest is forgotten past it. */
   maxSources?: number;
+  /** No limit at all (KUBEVEND_AUTH_FAILURES_PER_MINUTE=0). */
+  off?: boolean;
   now?: () => number;
 }
 
 /**
  * A token bucket per client address of failed authentications, asked before any signature work:
- * an address that keeps sending tokens that do not verify is refused at once for a while. Valid
- * tokens cost nothing, so a CI fleet behind one address is never held back by it.
+ * an address that keeps sending tokens that do not verify is refused at once for a while, valid
+ * tokens included (telling them apart is the signature work this saves). Valid tokens do not spend
+ * the budget, but callers that share an address (a proxy kubevend does not trust) share it.
  */
-export function createAuthFailureLimit({ burst = 60, perMinute = 60, maxSources = 10_000, now = Date.now }: AuthFailureLimitOptions = {}) {
+export function createAuthFailureLimit({ burst = 60, perMinute = 60, maxSources = 10_000, off = false, now = Date.now }: AuthFailureLimitOptions = {}) {
+  if (off) return { check: () => {}, fail: () => {} };
   const buckets = new Map<string, { tokens: number; at: number }>();
   const refill = (b: { tokens: number; at: number }, t: number) => {
     b.tokens = Math.min(burst, b.tokens + ((t - b.at) / 60_000) * perMinute);

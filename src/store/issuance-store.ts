@@ -56,6 +56,7 @@ export function createIssuanceStore(db: Kysely<Database>, writes: Writes): Issua
       revoked_at_ms: null,
       revoked_by: null,
       expired_at_ms: null,
+      holder: issuance.holder ?? null,
     };
     await writes.statement((executor) => insertRow(row, executor));
     return fromRow(row);
@@ -98,7 +99,7 @@ export function createIssuanceStore(db: Kysely<Database>, writes: Writes): Issua
         .$if(filter.state !== undefined, (q) => q.where('state', '=', filter.state!))
         .$if(filter.pipelines !== undefined, (q) => q.where('pipeline', 'in', filter.pipelines!.length ? filter.pipelines! : ['']))
         .$if(filter.states !== undefined, (q) => q.where('state', 'in', filter.states!))
-        .$if(filter.holder !== undefined, (q) => q.where('issuer', '=', filter.holder!.issuer).where('subject', '=', filter.holder!.subject))
+        .$if(filter.holders !== undefined, (q) => q.where('holder', 'in', filter.holders!.length ? filter.holders! : ['']))
         .$if(after !== undefined, (q) =>
           q.where((eb) =>
             eb.or([
@@ -151,5 +152,6 @@ function fromRow(row: IssuancesTable): Issuance {
     revokedAt: date(row.revoked_at_ms),
     revokedBy: row.revoked_by,
     expiredAt: date(row.expired_at_ms),
+    holder: row.holder ?? null,
   };
 }

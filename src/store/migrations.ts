@@ -100,6 +100,14 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('issuances_holder').on('issuances').columns(['issuer', 'subject', 'created_at_ms']).execute();
     },
   },
+  '0003_issuance_holders': {
+    async up(db: Kysely<unknown>) {
+      // The holder is a key of its own (issuer and subject alone do not tell repositories apart).
+      await db.schema.dropIndex('issuances_holder').execute();
+      await db.schema.alterTable('issuances').addColumn('holder', 'text').execute();
+      await db.schema.createIndex('issuances_holder_key').on('issuances').columns(['holder', 'created_at_ms']).execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -158,6 +158,8 @@ export interface IssuanceInput {
   objects: KubeObjectRef[];
   createdAt: Date;
   expiresAt: Date;
+  /** The key of the identity it is issued to (policy/operators.ts): who may act on it as its holder. */
+  holder?: string | null;
 }
 
 /** What the cluster answered, filled in when a pending issuance becomes active. */
@@ -167,6 +169,7 @@ export interface IssuanceOutcome {
 }
 
 export interface Issuance extends IssuanceInput {
+  holder: string | null;
   state: IssuanceState;
   revokedAt: Date | null;
   revokedBy: string | null;
@@ -181,8 +184,8 @@ export interface IssuanceFilter {
   pipelines?: string[];
   /** Any of these states. */
   states?: IssuanceState[];
-  /** Only what was issued to this identity. */
-  holder?: { issuer: string; subject: string };
+  /** Only what is held by one of these holder keys (none: nothing matches). */
+  holders?: string[];
 }
 
 /** An operator's stop on a pipeline (in one cluster, or in all when `cluster` is null). */

@@ -64,6 +64,8 @@ export interface IssuancesTable {
   revoked_at_ms: number | null;
   revoked_by: string | null;
   expired_at_ms: number | null;
+  /** Who holds the issuance (policy/operators.ts holderKey); null for records made before holders. */
+  holder: string | null;
 }
 
 export interface SuspensionsTable {

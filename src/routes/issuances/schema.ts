@@ -43,7 +43,7 @@ export const rotateRequestSchema = z.strictObject({
   format: z.enum(credentialFormats).default('json').describe('As for POST /v1/credentials'),
 }).meta({ id: 'RotateRequest' });
 
-export function issuanceView(i: Issuance): z.input<typeof issuanceSchema> {
+export function issuanceView({ holder: _holder, ...i }: Issuance): z.input<typeof issuanceSchema> {
   const iso = (d: Date | null) => (d ? d.toISOString() : null);
   return {
     ...i,
