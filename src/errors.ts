@@ -1,55 +1,58 @@
 import { z } from 'zod';
 
 // One catalogue of every error kubevend answers with. The code is the stable contract for callers;
-// titles are for people and may be reworded.
+// titles are for people and may be reworded. Each code is a denial (kubevend says no to the caller)
+// or a failure (kubevend or a dependency could not do what was asked), which the ledger records as
+// outcome `denied` or `failed`.
 const catalogue = {
-  token_missing: [401, 'A CI identity token is required'],
-  token_malformed: [401, 'The identity token is not a well-formed JWT'],
-  token_too_large: [401, 'The identity token is too large'],
-  issuer_unknown: [401, 'The identity token comes from an issuer kubevend does not trust'],
-  algorithm_not_allowed: [401, 'The identity token is signed with an algorithm the issuer does not allow'],
-  signature_invalid: [401, 'The identity token signature does not verify'],
-  token_expired: [401, 'The identity token has expired'],
-  token_not_yet_valid: [401, 'The identity token is not valid yet'],
-  audience_mismatch: [401, 'The identity token is not meant for kubevend'],
-  claim_invalid: [401, 'A required claim of the identity token is missing or invalid'],
-  token_too_old: [401, 'The identity token was issued too long ago'],
-  key_unknown: [401, 'The identity token is signed with a key the issuer does not publish'],
-  token_replayed: [401, 'The identity token has been used already'],
-  issuer_unavailable: [503, 'The issuer\'s keys cannot be fetched'],
-  pipeline_not_matched: [403, 'No pipeline in the policy matches this identity'],
-  conditions_not_met: [403, 'The pipeline matched but its conditions do not hold'],
-  grant_not_allowed: [403, 'The pipeline is not granted what was asked for'],
-  operator_required: [403, 'This needs an operator role the caller does not have'],
-  pipeline_suspended: [403, 'The pipeline is suspended by an operator'],
-  cluster_unknown: [404, 'No cluster of that name is configured'],
-  bad_request: [400, 'The request is not well-formed HTTP'],
-  invalid_request: [400, 'The request is not valid'],
-  cursor_invalid: [400, 'The pagination cursor is not valid'],
-  malformed_body: [400, 'The request body could not be parsed'],
-  body_too_large: [413, 'The request body is too large'],
-  unsupported_media_type: [415, 'The request body must be application/json'],
-  route_not_found: [404, 'No such route'],
-  issuance_not_found: [404, 'No such issuance, or not one the caller may see'],
-  suspension_not_found: [404, 'The pipeline is not suspended'],
-  method_not_allowed: [405, 'Method not allowed'],
-  request_timeout: [408, 'The request did not arrive in time'],
-  url_too_long: [414, 'A part of the URL is too long'],
-  expectation_failed: [417, 'The server cannot meet the request\'s Expect header'],
-  headers_too_large: [431, 'The request headers are too large'],
-  kube_object_not_found: [404, 'A Kubernetes object the grant needs does not exist'],
-  kube_forbidden: [502, 'The Kubernetes API server refused kubevend a permission it needs'],
-  kube_rejected: [502, 'The Kubernetes API server rejected the request'],
-  kube_error: [502, 'The Kubernetes API server failed'],
-  kube_timeout: [504, 'The Kubernetes API server did not answer in time'],
-  durable_token_timeout: [504, 'The token controller did not fill the durable token in time'],
-  rbac_escalation_refused: [502, 'The API server refused a role kubevend may not grant'],
-  cluster_unreachable: [503, 'The Kubernetes API server cannot be reached'],
-  store_unavailable: [503, 'The store cannot answer, so nothing is issued or changed'],
-  rate_limited: [429, 'The pipeline has asked too often; retry later'],
-  overloaded: [503, 'kubevend is at capacity; retry shortly'],
-  internal_error: [500, 'Internal error'],
-} as const satisfies Record<string, readonly [number, string]>;
+  token_missing: [401, 'A CI identity token is required', 'denial'],
+  token_malformed: [401, 'The identity token is not a well-formed JWT', 'denial'],
+  token_too_large: [401, 'The identity token is too large', 'denial'],
+  issuer_unknown: [401, 'The identity token comes from an issuer kubevend does not trust', 'denial'],
+  algorithm_not_allowed: [401, 'The identity token is signed with an algorithm the issuer does not allow', 'denial'],
+  signature_invalid: [401, 'The identity token signature does not verify', 'denial'],
+  token_expired: [401, 'The identity token has expired', 'denial'],
+  token_not_yet_valid: [401, 'The identity token is not valid yet', 'denial'],
+  audience_mismatch: [401, 'The identity token is not meant for kubevend', 'denial'],
+  claim_invalid: [401, 'A required claim of the identity token is missing or invalid', 'denial'],
+  token_too_old: [401, 'The identity token was issued too long ago', 'denial'],
+  key_unknown: [401, 'The identity token is signed with a key the issuer does not publish', 'denial'],
+  token_replayed: [401, 'The identity token has been used already', 'denial'],
+  issuer_unavailable: [503, 'The issuer\'s keys cannot be fetched', 'failure'],
+  pipeline_not_matched: [403, 'No pipeline in the policy matches this identity', 'denial'],
+  conditions_not_met: [403, 'The pipeline matched but its conditions do not hold', 'denial'],
+  grant_not_allowed: [403, 'The pipeline is not granted what was asked for', 'denial'],
+  operator_required: [403, 'This needs an operator role the caller does not have', 'denial'],
+  pipeline_suspended: [403, 'The pipeline is suspended by an operator', 'denial'],
+  cluster_unknown: [404, 'No cluster of that name is configured', 'denial'],
+  bad_request: [400, 'The request is not well-formed HTTP', 'denial'],
+  invalid_request: [400, 'The request is not valid', 'denial'],
+  cursor_invalid: [400, 'The pagination cursor is not valid', 'denial'],
+  malformed_body: [400, 'The request body could not be parsed', 'denial'],
+  body_too_large: [413, 'The request body is too large', 'denial'],
+  unsupported_media_type: [415, 'The request body must be application/json', 'denial'],
+  route_not_found: [404, 'No such route', 'denial'],
+  issuance_not_found: [404, 'No such issuance, or not one the caller may see', 'denial'],
+  suspension_not_found: [404, 'The pipeline is not suspended', 'denial'],
+  method_not_allowed: [405, 'Method not allowed', 'denial'],
+  request_timeout: [408, 'The request did not arrive in time', 'denial'],
+  url_too_long: [414, 'A part of the URL is too long', 'denial'],
+  expectation_failed: [417, 'The server cannot meet the request\'s Expect header', 'denial'],
+  headers_too_large: [431, 'The request headers are too large', 'denial'],
+  kube_object_not_found: [404, 'A Kubernetes object the grant needs does not exist', 'failure'],
+  kube_forbidden: [502, 'The Kubernetes API server refused kubevend a permission it needs', 'failure'],
+  kube_rejected: [502, 'The Kubernetes API server rejected the request', 'failure'],
+  kube_error: [502, 'The Kubernetes API server failed', 'failure'],
+  kube_timeout: [504, 'The Kubernetes API server did not answer in time', 'failure'],
+  durable_token_timeout: [504, 'The token controller did not fill the durable token in time', 'failure'],
+  rbac_escalation_refused: [502, 'The API server refused a role kubevend may not grant', 'failure'],
+  cluster_unreachable: [503, 'The Kubernetes API server cannot be reached', 'failure'],
+  cluster_throttled: [503, 'The Kubernetes API server is turning kubevend\'s calls away; retry later', 'failure'],
+  store_unavailable: [503, 'The store cannot answer, so nothing is issued or changed', 'failure'],
+  rate_limited: [429, 'The pipeline has asked too often; retry later', 'denial'],
+  overloaded: [503, 'kubevend is at capacity; retry shortly', 'failure'],
+  internal_error: [500, 'Internal error', 'failure'],
+} as const satisfies Record<string, readonly [number, string, 'denial' | 'failure']>;
 
 export type ProblemCode = keyof typeof catalogue;
 
@@ -62,6 +65,8 @@ export class Problem extends Error {
   readonly code: ProblemCode;
   readonly status: number;
   readonly title: string;
+  /** Whether kubevend said no (`denial`) or could not do it (`failure`). */
+  readonly kind: 'denial' | 'failure';
   readonly errors?: ProblemFieldError[];
   /** Seconds after which a retry may succeed; sent as `Retry-After`. */
   readonly retryAfter?: number;
@@ -79,7 +84,8 @@ export class Problem extends Error {
     }
     this.name = 'Problem';
     this.code = code;
-    const [status, title] = catalogue[code];
+    const [status, title, kind] = catalogue[code];
+    this.kind = kind;
     this.status = status;
     this.title = title;
     if (options?.errors) this.errors = options.errors;
@@ -116,4 +122,30 @@ export function problemBody(problem: Problem, instance: string): ProblemBody {
     code: problem.code,
     ...(problem.errors ? { errors: problem.errors } : {}),
   };
+}
+
+/**
+ * A store call that failed below kubevend's own rules: the database refused it or could not be
+ * reached. It keeps the driver's message and code, and the driver's error as its cause.
+ */
+export class StoreFailure extends Error {
+  readonly code?: string;
+
+  constructor(cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+    this.name = 'StoreFailure';
+    const code = (cause as { code?: unknown } | undefined)?.code;
+    if (typeof code === 'string') this.code = code;
+  }
+}
+
+/**
+ * The one mapping from what was thrown to what the caller is answered: a Problem as it is, a store
+ * that could not answer as 503 `store_unavailable` (with `storeDetail`, what was not done), anything
+ * else as a fault of kubevend's own.
+ */
+export function problemOf(err: unknown, storeDetail = 'the store could not answer; try again'): Problem {
+  if (err instanceof Problem) return err;
+  if (err instanceof StoreFailure) return new Problem('store_unavailable', storeDetail, { cause: err });
+  return new Problem('internal_error', 'kubevend failed to handle the request', { cause: err });
 }

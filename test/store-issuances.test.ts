@@ -56,12 +56,12 @@ describe.each(engines)('IssuanceStore on $name', (engine) => {
     await t.store.issuances.createPending(b);
     const expiresAt = new Date(Date.now() + 10 * minute);
     const grant = (id: string) => ({ record: grantedRecord({ issuanceId: id }), issuanceId: id, outcome: { expiresAt, kubeTokenJti: `jti-${id}` } });
-    const records = await t.store.audit.appendGrants([grant(a.id), grant(b.id)]);
+    const records = await t.store.grants.commit([grant(a.id), grant(b.id)]);
     expect(records!.map((r) => r.issuanceId)).toEqual([a.id, b.id]);
     expect(records![1]!.prevHash).toBe(records![0]!.hash);
     for (const { id } of [a, b]) expect(await t.store.issuances.get(id)).toMatchObject({ state: 'active', expiresAt, kubeTokenJti: `jti-${id}` });
     expect((await t.store.audit.list({ issuanceId: b.id })).items).toEqual([records![1]]);
-    expect(await t.store.audit.appendGrants([grant(a.id)])).toBeUndefined();
+    expect(await t.store.grants.commit([grant(a.id)])).toBeUndefined();
     expect(await t.store.audit.verify()).toMatchObject({ ok: true });
   });
 
@@ -73,12 +73,12 @@ describe.each(engines)('IssuanceStore on $name', (engine) => {
     const before = (await t.store.audit.list({}, { limit: 1 })).items[0];
     const outcome = { expiresAt: new Date(Date.now() + minute), kubeTokenJti: null };
     const grants = [pending, reaped, { id: 'no-such-issuance' }].map(({ id }) => ({ record: grantedRecord({ issuanceId: id }), issuanceId: id, outcome }));
-    expect(await t.store.audit.appendGrants(grants.slice(0, 2))).toBeUndefined();
-    expect(await t.store.audit.appendGrants([grants[0]!, grants[2]!])).toBeUndefined();
+    expect(await t.store.grants.commit(grants.slice(0, 2))).toBeUndefined();
+    expect(await t.store.grants.commit([grants[0]!, grants[2]!])).toBeUndefined();
     expect((await t.store.issuances.get(pending.id))!.state).toBe('pending');
     expect((await t.store.issuances.get(reaped.id))!.state).toBe('failed');
     expect((await t.store.audit.list({}, { limit: 1 })).items[0]).toEqual(before);
-    expect(await t.store.audit.appendGrants([grants[0]!])).toHaveLength(1);
+    expect(await t.store.grants.commit([grants[0]!])).toHaveLength(1);
   });
 
   it('when a pending issuance is left behind by a crash, then it is listed stale after the grace and can be failed once', async () => {

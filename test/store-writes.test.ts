@@ -55,7 +55,7 @@ describe.each(engines)('writes in flight together on $name', (engine) => {
     const [a, b, c] = [pending(), pending(), pending()];
     for (const p of [a, b, c]) await t.store.issuances.createPending(p);
     expect(await t.store.issuances.markFailed(b.id, new Date())).toBe(true);
-    const [ra, rb, rc] = await Promise.all([a, b, c].map((p) => t.store.audit.appendGrants([grant(p.id)])));
+    const [ra, rb, rc] = await Promise.all([a, b, c].map((p) => t.store.grants.commit([grant(p.id)])));
     expect(rb).toBeUndefined();
     expect([ra?.[0]?.issuanceId, rc?.[0]?.issuanceId]).toEqual([a.id, c.id]);
     expect(rc![0]!.prevHash).toBe(ra![0]!.hash);

@@ -70,7 +70,7 @@ function timePhases(kube: KubeGateway, store: Store): { clear(): void; totals():
   time(store.issuances, 'createPending', 'store: write-ahead');
   time(kube, 'create', 'kube: anchor Secret');
   time(kube, 'createServiceAccountToken', 'kube: TokenRequest');
-  time(store.audit, 'appendGrants', 'store: record');
+  time(store.grants, 'commit', 'store: record');
   return { clear: () => totals.forEach((_, name) => totals.set(name, 0)), totals: () => [...totals] };
 }
 

@@ -4,9 +4,8 @@ import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { Problem, problemBody, type ProblemCode } from '../errors.ts';
+import { Problem, problemBody, problemOf, StoreFailure, type ProblemCode } from '../errors.ts';
 import { withoutCredentials } from '../logger.ts';
-import { StoreFailure } from '../store/failure.ts';
 import { logOutcome } from './request-log.ts';
 
 // Every error leaves as RFC 9457 problem+json with a stable code. Details never echo request
@@ -141,8 +140,7 @@ const fastifyCodes: Record<string, [ProblemCode, string]> = {
 };
 
 function toProblem(err: FastifyError): Problem {
-  if (err instanceof Problem) return err;
-  if ((err as unknown) instanceof StoreFailure) return new Problem('store_unavailable', 'the store could not answer; try again', { cause: err });
+  if (err instanceof Problem || (err as unknown) instanceof StoreFailure) return problemOf(err);
   if (hasZodFastifySchemaValidationErrors(err)) {
     const errors = err.validation.map((v) => ({ path: v.instancePath || '/', message: v.message ?? 'invalid' }));
     return new Problem('invalid_request', `the ${err.validationContext ?? 'request'} does not match its schema`, { errors });
@@ -156,7 +154,7 @@ function toProblem(err: FastifyError): Problem {
   if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
     return new Problem('invalid_request', 'the request is not valid');
   }
-  return new Problem('internal_error', 'kubevend failed to handle the request', { cause: err });
+  return problemOf(err);
 }
 
 export const problemsPlugin = fp(problems, { name: 'problems' });

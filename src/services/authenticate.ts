@@ -1,5 +1,5 @@
 import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
-import { Problem } from '../errors.ts';
+import { Problem, problemOf } from '../errors.ts';
 import { IssuerUnavailableError } from '../policy/issuer-keys.ts';
 import type { Identity } from '../policy/decide.ts';
 import type { LoadedIssuer, PolicySource } from '../policy/load.ts';
@@ -67,7 +67,7 @@ export function createAuthenticator({ policy, replay }: { policy: PolicySource; 
     try {
       return await replay.acceptOnce(identity.issuer, identity.jti!, identity.replayUntil);
     } catch (err) {
-      throw new Problem('store_unavailable', 'the replay store cannot be reached; nothing is issued', { cause: err });
+      throw problemOf(err, 'the replay store cannot be reached; nothing is issued');
     }
   }
 

@@ -37,26 +37,29 @@ export function createIssuanceEngine(kube: KubeGateway, options: IssuanceEngineO
   const durableTimeout = options.durableTokenTimeoutMs ?? 30_000;
   const instance = options.instance ?? DEFAULT_INSTANCE;
 
-  async function deleteAll(cluster: string, objects: ObjectRef[]): Promise<void> {
-    // Newest first: the token and bindings go before what they point at; the anchor goes last.
-    for (const ref of [...objects].reverse()) await kube.delete(cluster, ref);
-  }
-
   const scopeOf = (decision: PolicyDecision, issuanceId: string): IssuanceScope =>
     ({ instance, issuanceId, pipeline: decision.pipeline, namespace: decision.namespace, expiresAt: new Date(now().getTime() + decision.ttlSeconds * 1000) });
 
   return {
-    deleteAll,
+    /** Deletes a plan's objects: what an issuance that will not be handed out made. */
+    deleteAll: (plan: IssuancePlan) => deleteNewestFirst(kube, plan.decision.cluster, plan.objects),
 
-    /** What `issue` will create, for the write-ahead record made before it runs. */
-    plan(decision: PolicyDecision, issuanceId: string): { serviceAccount: string; objects: ObjectRef[]; expiresAt: Date } {
+    /**
+     * What `issue` will create, computed once: the write-ahead record names it before anything
+     * exists, `issue` creates it, and an undo deletes it.
+     */
+    plan(decision: PolicyDecision, issuanceId: string): IssuancePlan {
       const scope = scopeOf(decision, issuanceId);
-      return { serviceAccount: serviceAccountOf(scope, decision.access), objects: plannedObjects(scope, decision.access, decision.tokenKind), expiresAt: scope.expiresAt };
+      return {
+        decision, scope, issuanceId, serviceAccount: serviceAccountOf(scope, decision.access),
+        objects: plannedObjects(scope, decision.access, decision.tokenKind), expiresAt: scope.expiresAt,
+      };
     },
 
-    async issue(decision: PolicyDecision, issuanceId: string): Promise<IssuedAccess> {
+    /** Creates what the plan names; a failure midway deletes what was made and throws an IssuanceFailed. */
+    async issue(plan: IssuancePlan): Promise<IssuedAccess> {
+      const { decision, scope, issuanceId } = plan;
       const { cluster, namespace } = decision;
-      const scope = scopeOf(decision, issuanceId);
       const objects: ObjectRef[] = [];
       const create = async (manifest: KubeManifest) => {
         const created = await kube.create(cluster, manifest);
@@ -67,7 +70,7 @@ export function createIssuanceEngine(kube: KubeGateway, options: IssuanceEngineO
       try {
         const anchor = await create(anchorManifest(scope));
         for (const manifest of accessManifests(scope, decision.access, anchor)) await create(manifest);
-        const serviceAccount = serviceAccountOf(scope, decision.access);
+        const serviceAccount = plan.serviceAccount;
         let token: string;
         let expiresAt = scope.expiresAt;
         let warnings: string[] = [];
@@ -85,13 +88,8 @@ export function createIssuanceEngine(kube: KubeGateway, options: IssuanceEngineO
         const jti = jtiOf(token);
         return { issuanceId, cluster, namespace, serviceAccount, tokenKind: decision.tokenKind, token, expiresAt, warnings, objects, ...(jti ? { kubeTokenJti: jti } : {}) };
       } catch (err) {
-        try {
-          await deleteAll(cluster, objects);
-          if (err instanceof Object) rolledBack.add(err);
-        } catch {
-          // The reaper removes what could not be deleted now: the write-ahead record names it.
-        }
-        throw err;
+        const rolledBack = await deleteNewestFirst(kube, cluster, objects).then(() => true, () => false);
+        throw new IssuanceFailed(err, rolledBack);
       }
     },
   };
@@ -99,11 +97,34 @@ export function createIssuanceEngine(kube: KubeGateway, options: IssuanceEngineO
 
 export type IssuanceEngine = ReturnType<typeof createIssuanceEngine>;
 
-const rolledBack = new WeakSet<object>();
+/** What one issuance will create; computed once per issuance (see `plan`). */
+export interface IssuancePlan {
+  decision: PolicyDecision;
+  issuanceId: string;
+  scope: IssuanceScope;
+  serviceAccount: string;
+  objects: ObjectRef[];
+  expiresAt: Date;
+}
 
-/** Whether a failed `issue` removed everything it had created before it threw. */
-export function wasRolledBack(err: unknown): boolean {
-  return err instanceof Object && rolledBack.has(err);
+/**
+ * An issuance that failed midway; `cause` is what failed. `rolledBack` says whether everything it
+ * had created is gone again; when not, the reaper removes the rest, which the write-ahead record
+ * names.
+ */
+export class IssuanceFailed extends Error {
+  readonly rolledBack: boolean;
+
+  constructor(cause: unknown, rolledBack: boolean) {
+    super('an issuance failed midway', { cause });
+    this.rolledBack = rolledBack;
+    this.name = 'IssuanceFailed';
+  }
+}
+
+/** Deletes objects newest first: the token and bindings before what they point at, the anchor last. */
+export async function deleteNewestFirst(kube: KubeGateway, cluster: string, objects: ObjectRef[]): Promise<void> {
+  for (const ref of [...objects].reverse()) await kube.delete(cluster, ref);
 }
 
 function jtiOf(token: string): string | undefined {

@@ -1,5 +1,5 @@
 import { createSecretKey } from 'node:crypto';
-import { Problem } from '../errors.ts';
+import { Problem, problemOf } from '../errors.ts';
 import type { Store } from '../store/ports.ts';
 import { tokenFingerprint, whatWasDecided, whoAsked, type RequestContext } from './audit-facts.ts';
 import type { CredentialAsk } from '../policy/ask.ts';
@@ -8,7 +8,7 @@ import type { LoadedPolicy, PolicySource } from '../policy/load.ts';
 import { holderKey } from '../policy/operators.ts';
 import type { Authenticator, CallerIdentity } from './authenticate.ts';
 import type { IssuedWithEndpoint } from './credential-formats.ts';
-import { wasRolledBack, type IssuanceEngine, type IssuedAccess } from './issuance-engine.ts';
+import { IssuanceFailed, type IssuanceEngine, type IssuancePlan, type IssuedAccess } from './issuance-engine.ts';
 import { newIssuanceId } from './issuance-id.ts';
 import { createRateLimiter, type RateLimiter } from './rate-limiter.ts';
 import type { RefusalTally } from './refusals.ts';
@@ -35,9 +35,9 @@ export interface IssuedCredential {
   issued: IssuedWithEndpoint[];
 }
 
-/** Problems that say "no" to the caller, as opposed to kubevend or Kubernetes failing. */
+/** Problems that say "no" to the caller, as opposed to kubevend or Kubernetes failing: the catalogue says which. */
 export function isDenial(problem: Problem): boolean {
-  return problem.status < 500 && !problem.code.startsWith('kube_');
+  return problem.kind === 'denial';
 }
 
 /**
@@ -58,7 +58,7 @@ export function createCredentialService(deps: CredentialServiceDeps) {
    * and window, whatever arrives.
    */
   async function recordRefusal(context: RequestContext, identity: CallerIdentity | undefined, err: unknown, current: LoadedPolicy, decision?: PolicyDecision, matched?: string) {
-    const problem = err instanceof Problem ? err : new Problem('internal_error', 'issuance failed');
+    const problem = problemOf(err);
     telemetry.issuance(isDenial(problem) ? 'denied' : 'failed', {
       code: problem.code, ...(decision ? { pipeline: decision.pipeline, cluster: decision.cluster, mode: decision.access.mode } : {}),
     });
@@ -86,8 +86,8 @@ export function createCredentialService(deps: CredentialServiceDeps) {
   }
 
   /** The write-ahead record: made before anything exists in the cluster, so nothing is ever untracked. */
-  async function writeAhead(identity: CallerIdentity, decision: PolicyDecision, id: string, holder: string): Promise<void> {
-    const plan = engine.plan(decision, id);
+  async function writeAhead(identity: CallerIdentity, plan: IssuancePlan, holder: string): Promise<void> {
+    const { decision, issuanceId: id } = plan;
     try {
       await store.issuances.createPending({
         id, pipeline: decision.pipeline, issuer: identity.issuer, subject: identity.subject ?? '',
@@ -96,7 +96,7 @@ export function createCredentialService(deps: CredentialServiceDeps) {
         holder,
       });
     } catch (err) {
-      throw new Problem('store_unavailable', 'the issuance could not be recorded; nothing was issued', { cause: err });
+      throw problemOf(err, 'the issuance could not be recorded; nothing was issued');
     }
   }
 
@@ -105,7 +105,7 @@ export function createCredentialService(deps: CredentialServiceDeps) {
     try {
       // Every record and every activation in one transaction: the ledger never says granted for
       // an issuance the caller does not get.
-      granted = await store.audit.appendGrants(issued.map((access, i) => ({
+      granted = await store.grants.commit(issued.map((access, i) => ({
         record: {
           kind: 'issuance', outcome: 'granted',
           ...whoAsked(context, identity), ...whatWasDecided(decisions[i]!),
@@ -120,7 +120,7 @@ export function createCredentialService(deps: CredentialServiceDeps) {
         outcome: { expiresAt: access.expiresAt, kubeTokenJti: access.kubeTokenJti ?? null },
       })));
     } catch (err) {
-      throw new Problem('store_unavailable', 'the audit ledger could not be written; nothing was issued', { cause: err });
+      throw problemOf(err, 'the audit ledger could not be written; nothing was issued');
     }
     if (granted) return;
     // Refused under the chain's lock: the pipeline was suspended while this was being issued, or
@@ -134,17 +134,18 @@ export function createCredentialService(deps: CredentialServiceDeps) {
 
   /**
    * All or nothing: what was created goes, and the write-ahead records say so. The issuance that
-   * failed has already rolled itself back when it could; the others are deleted here.
+   * failed has already rolled itself back when it could (its IssuanceFailed says); the others,
+   * issued in full, are deleted here.
    */
-  async function undo(ids: string[], decisions: PolicyDecision[], issuedCount: number, failure: unknown): Promise<void> {
-    await Promise.all(ids.map(async (id, i) => {
+  async function undo(written: IssuancePlan[], issuedCount: number, failure: unknown): Promise<void> {
+    await Promise.all(written.map(async (plan, i) => {
       try {
-        if (i < issuedCount) await engine.deleteAll(decisions[i]!.cluster, engine.plan(decisions[i]!, id).objects);
-        else if (!wasRolledBack(failure)) return;
-        await store.issuances.markFailed(id, new Date());
+        if (i < issuedCount) await engine.deleteAll(plan);
+        else if (!(failure instanceof IssuanceFailed && failure.rolledBack)) return;
+        await store.issuances.markFailed(plan.issuanceId, new Date());
       } catch (err) {
         // Still pending: the reaper finishes the job once the record is stale.
-        deps.logger?.warn({ err: (err as Error).message, issuanceId: id }, 'an issuance that failed could not be undone now; the reaper will');
+        deps.logger?.warn({ err: (err as Error).message, issuanceId: plan.issuanceId }, 'an issuance that failed could not be undone now; the reaper will');
       }
     }));
   }
@@ -156,8 +157,9 @@ export function createCredentialService(deps: CredentialServiceDeps) {
    * failed (nothing was created for it), and gives back what it took from the rate limit: a spent
    * token costs its pipeline nothing, as when it was refused before the policy was asked.
    */
-  async function spendWithWriteAhead(identity: CallerIdentity, decision: PolicyDecision, id: string, holder: string, giveBack: (() => void)[]): Promise<void> {
-    const [spent, written] = await Promise.allSettled([authenticator.spend(identity), writeAhead(identity, decision, id, holder)]);
+  async function spendWithWriteAhead(identity: CallerIdentity, plan: IssuancePlan, holder: string, giveBack: (() => void)[]): Promise<void> {
+    const id = plan.issuanceId;
+    const [spent, written] = await Promise.allSettled([authenticator.spend(identity), writeAhead(identity, plan, holder)]);
     if (spent.status === 'fulfilled' && written.status === 'fulfilled') return;
     const logged = (what: string) => (err: unknown) => deps.logger?.warn({ err: (err as Error).message, issuanceId: id }, what);
     if (written.status === 'fulfilled') await store.issuances.markFailed(id, new Date()).catch(logged('a write-ahead record could not be marked failed; the reaper will'));
@@ -178,7 +180,7 @@ export function createCredentialService(deps: CredentialServiceDeps) {
     // One snapshot of the policy for the whole request: a reload meanwhile changes the next one.
     const current = policy.current();
     const decisions: PolicyDecision[] = [];
-    const ids: string[] = [];
+    const written: IssuancePlan[] = [];
     const issued: IssuedAccess[] = [];
     let matched: string | undefined;
     // Whether this request holds the token's jti, to give back when it issues nothing.
@@ -194,15 +196,15 @@ export function createCredentialService(deps: CredentialServiceDeps) {
       const giveBack = [...new Set(decisions.map((d) => d.pipeline))]
         .map((name) => rateLimiter.take(name, current.pipelines.find((p) => p.name === name)!.rateLimit));
       for (const decision of decisions) {
-        const id = newIssuanceId();
+        const plan = engine.plan(decision, newIssuanceId());
         const holder = holderKey(current.pipelines.find((p) => p.name === decision.pipeline)!, identity);
-        if (holdsToken) await writeAhead(identity, decision, id, holder);
+        if (holdsToken) await writeAhead(identity, plan, holder);
         else {
-          await spendWithWriteAhead(identity, decision, id, holder, giveBack);
+          await spendWithWriteAhead(identity, plan, holder, giveBack);
           holdsToken = true;
         }
-        ids.push(id);
-        issued.push(await engine.issue(decision, id));
+        written.push(plan);
+        issued.push(await engine.issue(plan));
       }
       await record(identity, context, decisions, issued, ask);
       for (const d of decisions) telemetry.issuance('granted', { pipeline: d.pipeline, cluster: d.cluster, mode: d.access.mode });
@@ -210,9 +212,10 @@ export function createCredentialService(deps: CredentialServiceDeps) {
         pipeline: decisions[0]!.pipeline,
         issued: issued.map((access) => ({ ...access, endpoint: kube.endpoint(access.cluster) })),
       };
-    } catch (err) {
+    } catch (thrown) {
       // Nothing is handed out: the CI token may be used again.
-      await undo(ids, decisions, issued.length, err);
+      await undo(written, issued.length, thrown);
+      const err = thrown instanceof IssuanceFailed ? thrown.cause : thrown;
       if (holdsToken) {
         await authenticator.release(identity).catch((releaseErr: unknown) => {
           deps.logger?.warn({ err: (releaseErr as Error).message, requestId: context.requestId }, 'the token\'s jti could not be given back; the job needs a new token');

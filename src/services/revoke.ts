@@ -1,10 +1,11 @@
-import { Problem } from '../errors.ts';
+import { Problem, problemOf } from '../errors.ts';
 import type { PolicySource } from '../policy/load.ts';
 import { mayActOn, operatorRole } from '../policy/operators.ts';
 import type { Issuance, Store, Suspension } from '../store/ports.ts';
 import { whoAsked, type RequestContext } from './audit-facts.ts';
 import type { CallerIdentity } from './authenticate.ts';
 import type { KubeGateway, ManagedKind } from './ports.ts';
+import { deleteNewestFirst } from './issuance-engine.ts';
 import type { SuspensionCache } from './suspension-view.ts';
 
 export interface RevocationDeps {
@@ -15,10 +16,8 @@ export interface RevocationDeps {
 }
 
 /** Deletes everything an issuance recorded, newest first, so the anchor goes last. */
-export async function deleteIssuanceObjects(kube: KubeGateway, issuance: Pick<Issuance, 'cluster' | 'objects'>): Promise<void> {
-  for (const object of [...issuance.objects].reverse()) {
-    await kube.delete(issuance.cluster, { ...object, kind: object.kind as ManagedKind });
-  }
+export function deleteIssuanceObjects(kube: KubeGateway, issuance: Pick<Issuance, 'cluster' | 'objects'>): Promise<void> {
+  return deleteNewestFirst(kube, issuance.cluster, issuance.objects.map((o) => ({ ...o, kind: o.kind as ManagedKind })));
 }
 
 /**
@@ -33,7 +32,7 @@ export function createRevocationService({ policy, kube, store, suspensions }: Re
     try {
       await deleteIssuanceObjects(kube, issuance);
     } catch (err) {
-      const problem = err instanceof Problem ? err : new Problem('kube_error', 'revocation failed', { cause: err });
+      const problem = problemOf(err);
       await store.audit.append({ ...base, outcome: 'failed', reasonCode: problem.code, reason: problem.message }).catch(() => {
         // The caller's answer says it failed; the ledger cannot say more while it cannot be written.
       });
@@ -43,7 +42,7 @@ export function createRevocationService({ policy, kube, store, suspensions }: Re
       await store.issuances.markRevoked(issuance.id, new Date(), by);
       await store.audit.append({ ...base, outcome: 'granted', reason: `${kind === 'rotation' ? 'rotated' : 'revoked'} by ${by}`, objects: issuance.objects });
     } catch (err) {
-      throw new Problem('store_unavailable', 'the objects are deleted, but the revocation could not be recorded', { cause: err });
+      throw problemOf(err, 'the objects are deleted, but the revocation could not be recorded');
     }
     return (await store.issuances.get(issuance.id)) ?? issuance;
   }

@@ -1,4 +1,4 @@
-import { Problem } from '../errors.ts';
+import { problemOf } from '../errors.ts';
 import type { SuspensionView } from '../policy/decide.ts';
 import type { Store, Suspension } from '../store/ports.ts';
 
@@ -16,7 +16,7 @@ export function createSuspensionCache(store: Store, maxAgeMs = 1000) {
       list = await store.suspensions.list();
     } catch (err) {
       // Fail closed: without knowing what is suspended, nothing is issued.
-      throw new Problem('store_unavailable', 'the suspensions cannot be read; nothing is issued', { cause: err });
+      throw problemOf(err, 'the suspensions cannot be read; nothing is issued');
     }
     const keys = new Set(list.map((s) => `${s.pipeline}\u0000${s.cluster ?? ''}`));
     const view: SuspensionView = { isSuspended: (pipeline, cluster) => keys.has(`${pipeline}\u0000`) || keys.has(`${pipeline}\u0000${cluster}`) };

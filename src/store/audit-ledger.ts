@@ -2,7 +2,6 @@ import { z } from 'zod';
 import type { Kysely } from 'kysely';
 import { recordHash, verifyChain } from './audit-chain.ts';
 import { fromAuditRow, selectAudit, toAuditRow } from './audit-rows.ts';
-import { prepareActivation } from './issuance-store.ts';
 import type { Engine } from './open.ts';
 import { decodeCursor, maxPageLimit, pageLimit, pageOf } from './page.ts';
 import type { AuditLedger, AuditRecord, AuditRecordInput } from './ports.ts';
@@ -12,9 +11,12 @@ import type { Writes } from './write-batch.ts';
 
 const auditCursor = z.tuple([z.literal('audit'), z.number().int().positive()]);
 
-/** The ledger, and a way for the store's other parts to change state in the same transaction as its record. */
+/**
+ * The ledger, and the one way for the store's other parts to change state with a record: in the
+ * record's transaction, under the chain's lock (grants.ts, suspensions.ts).
+ */
 export type LedgerWithChanges = AuditLedger & {
-  appendWith(input: AuditRecordInput, change: (trx: Kysely<Database>) => Promise<void>): Promise<AuditRecord>;
+  appendWith(inputs: AuditRecordInput[], change: (trx: Kysely<Database>) => Promise<void>): Promise<AuditRecord[]>;
 };
 
 export function createAuditLedger(db: Kysely<Database>, engine: Engine, writes: Writes): LedgerWithChanges {
@@ -36,11 +38,6 @@ export function createAuditLedger(db: Kysely<Database>, engine: Engine, writes: 
   const insertRecord = preparedInsert(db, 'audit_records');
   const moveHead = preparedQuery<'lastId' | 'headHash'>(db, (param) =>
     db.updateTable('audit_chain').set({ last_id: param('lastId'), head_hash: param('headHash') }).where('id', '=', 1),
-  );
-  const activate = prepareActivation(db);
-
-  const suspendedAmong = preparedQuery<'pipeline' | 'cluster', { pipeline: string }>(db, (param) =>
-    db.selectFrom('suspensions').select('pipeline').where('pipeline', '=', param('pipeline')).where('cluster', 'in', [param('cluster'), '']),
   );
 
   /** Links `inputs` onto the chain, in order, within `trx` (whose lock on the head it takes, unless given). */
@@ -64,34 +61,19 @@ export function createAuditLedger(db: Kysely<Database>, engine: Engine, writes: 
   const ledger: LedgerWithChanges = {
     append: async (input) => (await writes.transaction((trx) => appendIn(trx, [input])))[0]!,
 
-    appendGrants: (grants) =>
-      writes
-        .transaction(async (trx) => {
-          // The chain's lock first: a suspension takes it too, so a grant either commits before a
-          // suspension (and the kill switch's sweep finds it active) or sees it here and rolls back.
-          const chain = await lockChain(trx);
-          for (const { issuanceId, outcome, record } of grants) {
-            if ((await suspendedAmong({ pipeline: record.pipeline ?? '', cluster: record.cluster ?? '' }, trx)).rows.length) throw new NotPending();
-            if (!(await activate(issuanceId, outcome, trx))) throw new NotPending();
-          }
-          return appendIn(trx, grants.map((g) => g.record), chain);
-        })
-        .catch((err: unknown) => {
-          if (err instanceof NotPending) return undefined;
-          throw err;
-        }),
-
     verify: () => verifyChain(db),
 
-    appendWith: (input, change) =>
+    appendWith: (inputs, change) =>
       writes.transaction(async (trx) => {
-        const [record] = await appendIn(trx, [input]);
+        // The chain's lock first: every change made with a record is ordered by it, across
+        // processes, and sees what changes committed before it.
+        const chain = await lockChain(trx);
         await change(trx);
-        return record!;
+        return appendIn(trx, inputs, chain);
       }),
 
     prune: (olderThan) =>
-      db.transaction().execute(async (trx) => {
+      writes.transaction(async (trx) => {
         const chain = await lockChain(trx);
         // Only a prefix of the chain goes, up to the first record to keep, so what is left still
         // links up: the anchor keeps the hash of the last record removed.
@@ -131,9 +113,6 @@ export function createAuditLedger(db: Kysely<Database>, engine: Engine, writes: 
   };
   return ledger;
 }
-
-/** Thrown inside a grant's transaction to roll it back: an issuance was no longer pending, or its pipeline was suspended. */
-class NotPending extends Error {}
 
 /** Every field present, JSON parts as they will read back, so the hash made now verifies later. */
 function normalise(id: number, input: AuditRecordInput): Omit<AuditRecord, 'prevHash' | 'hash'> {

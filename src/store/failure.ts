@@ -1,19 +1,6 @@
-import { Problem } from '../errors.ts';
+import { Problem, StoreFailure } from '../errors.ts';
 
-/**
- * A store call that failed below kubevend's own rules: the database refused it or could not be
- * reached. It keeps the driver's message and code, and the driver's error as its cause.
- */
-export class StoreFailure extends Error {
-  readonly code?: string;
-
-  constructor(cause: unknown) {
-    super(cause instanceof Error ? cause.message : String(cause), { cause });
-    this.name = 'StoreFailure';
-    const code = (cause as { code?: unknown } | undefined)?.code;
-    if (typeof code === 'string') this.code = code;
-  }
-}
+export { StoreFailure };
 
 /**
  * `part` with every call that fails with anything but a Problem (the store's answers to bad input,

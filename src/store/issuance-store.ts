@@ -33,7 +33,7 @@ export function createIssuanceStore(db: Kysely<Database>, writes: Writes): Issua
   // Transitions only ever leave `active`, and each is one conditional UPDATE: with several
   // replicas (or a reaper racing a revoke) exactly one caller sees `true`.
   const leave = async (from: IssuanceState, id: string, set: Partial<IssuancesTable>) => {
-    const result = await db.updateTable('issuances').set(set).where('id', '=', id).where('state', '=', from).executeTakeFirst();
+    const result = await writes.statement((executor) => executor.updateTable('issuances').set(set).where('id', '=', id).where('state', '=', from).executeTakeFirst());
     return Number(result.numUpdatedRows) === 1;
   };
   const leaveActive = (id: string, set: Partial<IssuancesTable>) => leave('active', id, set);
@@ -67,7 +67,7 @@ export function createIssuanceStore(db: Kysely<Database>, writes: Writes): Issua
 
     createPending: (issuance) => insert(issuance, 'pending'),
 
-    activate: (id, outcome) => activate(id, outcome),
+    activate: (id, outcome) => writes.statement((executor) => activate(id, outcome, executor)),
 
     markFailed: (id, at) => leave('pending', id, { state: 'failed', expired_at_ms: at.getTime() }),
 

@@ -120,12 +120,6 @@ export interface Grant {
 export interface AuditLedger {
   append(record: AuditRecordInput): Promise<AuditRecord>;
   /**
-   * In one transaction, appends every grant's record and moves its issuance pending -> active:
-   * all of it or nothing. Undefined, with nothing written, when an issuance is unknown or no
-   * longer pending (the reaper took it for stale), or its pipeline has been suspended meanwhile.
-   */
-  appendGrants(grants: Grant[]): Promise<AuditRecord[] | undefined>;
-  /**
    * Walks the chain from the prune anchor; `count` is the records checked before any break. A prune
    * running at the same time can make it report records missing: verify and prune on one schedule.
    */
@@ -231,10 +225,21 @@ export interface IssuanceStore {
   listDue(now: Date, limit?: number): Promise<Issuance[]>;
 }
 
+/** Handing out: the transaction that makes issuances active and records them. */
+export interface GrantStore {
+  /**
+   * In one transaction, appends every grant's record and moves its issuance pending -> active:
+   * all of it or nothing. Undefined, with nothing written, when an issuance is unknown or no
+   * longer pending (the reaper took it for stale), or its pipeline has been suspended meanwhile.
+   */
+  commit(grants: Grant[]): Promise<AuditRecord[] | undefined>;
+}
+
 export interface Store {
   replay: ReplayGuard;
   audit: AuditLedger;
   issuances: IssuanceStore;
+  grants: GrantStore;
   suspensions: SuspensionStore;
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;

@@ -26,11 +26,11 @@ export function createReplayGuard(db: Kysely<Database>, writes: Writes, now: () 
     },
 
     async release(issuer, jti) {
-      await db.deleteFrom('replay').where('issuer', '=', issuer).where('jti', '=', jti).execute();
+      await writes.statement((executor) => executor.deleteFrom('replay').where('issuer', '=', issuer).where('jti', '=', jti).execute());
     },
 
     async pruneReplay(at) {
-      const result = await db.deleteFrom('replay').where('expires_at_ms', '<=', at.getTime()).executeTakeFirst();
+      const result = await writes.statement((executor) => executor.deleteFrom('replay').where('expires_at_ms', '<=', at.getTime()).executeTakeFirst());
       return Number(result.numDeletedRows);
     },
   };

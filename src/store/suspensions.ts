@@ -9,7 +9,7 @@ export function createSuspensionStore(db: Kysely<Database>, ledger: LedgerWithCh
     async suspend({ pipeline, cluster, at, suspendedBy, reason }, record) {
       const row: SuspensionsTable = { pipeline, cluster: cluster ?? '', suspended_at_ms: at.getTime(), suspended_by: suspendedBy, reason };
       let kept = row;
-      await ledger.appendWith(record, async (trx) => {
+      await ledger.appendWith([record], async (trx) => {
         await trx.insertInto('suspensions').values(row).onConflict((oc) => oc.columns(['pipeline', 'cluster']).doNothing()).execute();
         kept = (await trx.selectFrom('suspensions').selectAll().where('pipeline', '=', pipeline).where('cluster', '=', row.cluster).executeTakeFirst()) ?? row;
       });
@@ -20,7 +20,7 @@ export function createSuspensionStore(db: Kysely<Database>, ledger: LedgerWithCh
       const existing = await db.selectFrom('suspensions').select('pipeline').where('pipeline', '=', pipeline).where('cluster', '=', cluster ?? '').executeTakeFirst();
       if (!existing) return false;
       let lifted = false;
-      await ledger.appendWith(record, async (trx) => {
+      await ledger.appendWith([record], async (trx) => {
         const result = await trx.deleteFrom('suspensions').where('pipeline', '=', pipeline).where('cluster', '=', cluster ?? '').executeTakeFirst();
         lifted = Number(result.numDeletedRows) === 1;
       });

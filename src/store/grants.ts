@@ -1,0 +1,36 @@
+import type { Kysely } from 'kysely';
+import type { LedgerWithChanges } from './audit-ledger.ts';
+import { prepareActivation } from './issuance-store.ts';
+import type { GrantStore } from './ports.ts';
+import { preparedQuery } from './prepared.ts';
+import type { Database } from './schema.ts';
+
+/** Thrown inside a grant's transaction to roll it back: an issuance was no longer pending, or its pipeline was suspended. */
+class NotGranted extends Error {}
+
+/**
+ * The grant transaction: in one transaction and under the ledger's lock, each issuance's pipeline
+ * is checked for a suspension, each moves pending -> active, and each record is appended. A
+ * suspension takes the same lock, so a grant either commits before it (and the kill switch's sweep
+ * finds it active) or sees it and rolls back.
+ */
+export function createGrantStore(db: Kysely<Database>, ledger: LedgerWithChanges): GrantStore {
+  const activate = prepareActivation(db);
+  const suspended = preparedQuery<'pipeline' | 'cluster', { pipeline: string }>(db, (param) =>
+    db.selectFrom('suspensions').select('pipeline').where('pipeline', '=', param('pipeline')).where('cluster', 'in', [param('cluster'), '']),
+  );
+  return {
+    commit: (grants) =>
+      ledger
+        .appendWith(grants.map((g) => g.record), async (trx) => {
+          for (const { issuanceId, outcome, record } of grants) {
+            if ((await suspended({ pipeline: record.pipeline ?? '', cluster: record.cluster ?? '' }, trx)).rows.length) throw new NotGranted();
+            if (!(await activate(issuanceId, outcome, trx))) throw new NotGranted();
+          }
+        })
+        .catch((err: unknown) => {
+          if (err instanceof NotGranted) return undefined;
+          throw err;
+        }),
+  };
+}
