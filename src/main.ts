@@ -28,7 +28,7 @@ export async function main(): Promise<void> {
   });
   metrics.policyReloadOk.set(1);
   const fingerprintKey = await loadFingerprintKey(config.fingerprintKeyFile, config.databaseUrl);
-  const store = await openStore(config.databaseUrl).catch((err: Error) => {
+  const store = await openStore(config.databaseUrl, { logger }).catch((err: Error) => {
     throw new ConfigError(`KUBEVEND_DATABASE_URL: ${err.message}`);
   });
   // Clusters are wired at start: a policy reload changes issuers, pipelines and operators.

@@ -1,6 +1,7 @@
 import { Kysely, PostgresDialect, sql, type Dialect, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import pg from 'pg';
+import { pino, type Logger } from 'pino';
 import { createAuditLedger } from './audit-ledger.ts';
 import { backstopPages, defaultAutocheckpointPages, startCheckpointer, type Checkpointer } from './checkpointer.ts';
 import { markFailures } from './failure.ts';
@@ -16,12 +17,20 @@ import { writesFor } from './write-batch.ts';
 
 export type Engine = 'sqlite' | 'postgres';
 
+export interface StoreOptions {
+  /** Where a lost database connection is reported; by default, warnings on stderr. */
+  logger?: Pick<Logger, 'warn'>;
+}
+
+/** How long a checkout waits for a PostgreSQL connection before the store call fails (503). */
+export const postgresConnectTimeoutMs = 5_000;
+
 /**
  * Opens the store a URL names and brings its schema up to date:
  * `sqlite:///path/to/file.db`, `sqlite::memory:` or `postgres://user@host:port/database`.
  */
-export async function openStore(url: string): Promise<Store> {
-  const { engine, dialect, sqliteFile } = dialectFor(url);
+export async function openStore(url: string, options: StoreOptions = {}): Promise<Store> {
+  const { engine, dialect, sqliteFile } = dialectFor(url, options);
   const db = new Kysely<Database>({ dialect });
   try {
     const { error } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
@@ -62,22 +71,50 @@ async function checkpointApart(db: Kysely<Database>, file: string): Promise<Chec
 }
 
 /** The engine and kysely dialect a database URL names (see openStore), and the SQLite file if any. */
-export function dialectFor(url: string): { engine: Engine; dialect: Dialect; sqliteFile?: string } {
+export function dialectFor(url: string, options: StoreOptions = {}): { engine: Engine; dialect: Dialect; sqliteFile?: string } {
   if (url === 'sqlite::memory:') return { engine: 'sqlite', dialect: nodeSqliteDialect(':memory:') };
   if (url.startsWith('sqlite://') && url.length > 'sqlite://'.length) {
     const file = decodeURIComponent(url.slice('sqlite://'.length));
     return { engine: 'sqlite', dialect: nodeSqliteDialect(file), sqliteFile: file };
   }
   if (/^postgres(ql)?:\/\//.test(url)) {
-    const pool = new pg.Pool({ connectionString: url, max: 10, types: postgresTypes() });
-    // An idle connection that breaks (a server restart) is dropped by the pool; the next query
-    // gets a fresh one and reports any failure itself. Unhandled, the event would end the process.
-    pool.on('error', () => {});
+    const pool = postgresPool(url, options.logger ?? pino({ level: 'warn' }, pino.destination(2)));
     return { engine: 'postgres', dialect: new PostgresDialect({ pool: withCallbackQueries(pool) }) };
   }
   // Only the scheme: the rest may hold a password.
   const scheme = /^[a-z][a-z0-9+.-]*:/i.exec(url)?.[0] ?? 'none';
   throw new Error(`unsupported database URL (scheme ${scheme}): use sqlite:///path/to/file.db, sqlite::memory: or postgres://…`);
+}
+
+/**
+ * The pool behind a postgres:// store, which outlives the server's restarts. A connection the server
+ * ends (a restart, a failover) fails the query in flight on it, which the store answers 503; the
+ * client is then not queryable, the pool discards it when it comes back, and the next checkout
+ * connects anew, so service resumes by itself once the server is back.
+ */
+function postgresPool(url: string, logger: Pick<Logger, 'warn'>): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: url, max: 10, types: postgresTypes(),
+    // A server that is down or unreachable fails the request within this, instead of holding it.
+    connectionTimeoutMillis: postgresConnectTimeoutMs,
+    // A server gone without closing its connections (a failover, a cut network) is noticed by the OS.
+    keepAlive: true,
+  });
+  // node-postgres reports a broken connection as an 'error' event on its client: on the pool while
+  // the client is idle there, and on the client alone while it is checked out (inside a
+  // transaction, or before its failed query is answered). An 'error' event nobody listens to ends
+  // the process, so every client is listened to for its whole life. The message and the code only:
+  // the error's client holds the connection string, and with it any password.
+  const reported = new WeakSet<pg.Client>();
+  pool.on('connect', (client) => client.on('error', (err: Error & { code?: string }) => {
+    // The same loss arrives up to twice: the server's notice, then the closed socket.
+    if (reported.has(client)) return;
+    reported.add(client);
+    logger.warn({ code: err.code, reason: err.message }, 'a pooled database connection was lost; the next query opens a new one');
+  }));
+  // Already reported by the client's own listener above, which runs first.
+  pool.on('error', () => {});
+  return pool;
 }
 
 // bigint columns (ids and millisecond times) come back as numbers; they stay far below 2^53.
@@ -97,14 +134,23 @@ function postgresTypes(): pg.CustomTypesConfig {
  */
 function withCallbackQueries(pool: pg.Pool): PostgresPool {
   const clients = new WeakMap<pg.PoolClient, PostgresPoolClient>();
-  const wrap = (client: pg.PoolClient): PostgresPoolClient => ({
-    // kysely reads processID only to cancel a query, and passes cursors only when configured with one.
-    get processID() {
-      return (client as pg.PoolClient & { processID?: number }).processID;
-    },
-    query: ((text: string, parameters: readonly unknown[]) => queryByCallback(client, text, parameters)) as unknown as PostgresPoolClient['query'],
-    release: (destroy?: boolean) => client.release(destroy),
-  });
+  const wrap = (client: pg.PoolClient): PostgresPoolClient => {
+    // A query can fail because its connection ended before pg has marked the client broken (the
+    // closed socket comes after the server's notice); such a client goes, rather than back to the pool.
+    let ended = false;
+    const query = (text: string, parameters: readonly unknown[]) => queryByCallback(client, text, parameters).catch((err: unknown) => {
+      ended ||= endsConnection(err);
+      throw err;
+    });
+    return {
+      // kysely reads processID only to cancel a query, and passes cursors only when configured with one.
+      get processID() {
+        return (client as pg.PoolClient & { processID?: number }).processID;
+      },
+      query: query as unknown as PostgresPoolClient['query'],
+      release: (destroy?: boolean) => client.release(destroy || ended),
+    };
+  };
   return {
     options: pool.options,
     connect: async () => {
@@ -115,6 +161,15 @@ function withCallbackQueries(pool: pg.Pool): PostgresPool {
     },
     end: () => pool.end(),
   };
+}
+
+/**
+ * Whether a failed query leaves its connection unusable: a failure of the connection itself (not an
+ * answer of the server's), or the server ending the session (severity FATAL or PANIC, as a restart's
+ * "terminating connection due to administrator command" is).
+ */
+function endsConnection(err: unknown): boolean {
+  return !(err instanceof pg.DatabaseError) || err.severity === 'FATAL' || err.severity === 'PANIC';
 }
 
 /** One query through node-postgres's callback API, as a promise: see withCallbackQueries. */
