@@ -5,7 +5,6 @@ import { createMetrics, type Metrics } from './metrics.ts';
 import { openapiPlugin } from './plugins/openapi.ts';
 import { authenticationPlugin } from './plugins/authentication.ts';
 import { inputGuardsPlugin } from './plugins/input-guards.ts';
-import { loadSheddingPlugin } from './plugins/load-shedding.ts';
 import { checkExpectationHandler, clientErrorHandler, frameworkErrorHandler, problemsPlugin } from './plugins/problems.ts';
 import { RequestLog } from './plugins/request-log.ts';
 import { auditRoutes } from './routes/audit/index.ts';
@@ -23,6 +22,7 @@ import { createIssuanceEngine } from './services/issuance-engine.ts';
 import { createIssuanceQueries } from './services/issuance-queries.ts';
 import type { PolicySource } from './policy/load.ts';
 import type { KubeGateway } from './services/ports.ts';
+import { createAdmission } from './services/admission.ts';
 import { createAuthFailureLimit, createRefusalTally, type AuthFailureLimitOptions } from './services/refusals.ts';
 import { createSuspensionCache } from './services/suspension-view.ts';
 import { createReadiness } from './services/readiness.ts';
@@ -43,8 +43,10 @@ export interface AppDeps {
   durableTokenTimeoutMs?: number;
   /** The installation whose label every object carries (KUBEVEND_INSTANCE); default `kubevend`. */
   instance?: string;
-  /** Issuing requests served at once before the next is shed with a 503; default 64. */
+  /** Issuances that run at once; the rest wait in a queue per pipeline (default 64). */
   maxInFlight?: number;
+  /** Requests a pipeline may have waiting (default 1000), and the longest wait (default 30 s). */
+  queue?: { length?: number; maxWaitMs?: number };
   /** Failed authentications an address may have before it is refused at once. */
   authFailures?: AuthFailureLimitOptions;
   /** Length of the window refusals are counted in, per address (default a minute). */
@@ -103,10 +105,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   app.addHook('onClose', () => tally.close());
   const suspensions = createSuspensionCache(deps.store);
-  const services = { ...deps, authenticator, engine, tally, suspensions, telemetry: metrics.telemetry, ...(deps.logger ? { logger: deps.logger } : {}) };
+  const admission = createAdmission({
+    concurrency: deps.maxInFlight ?? 64,
+    ...(deps.queue?.length ? { queueLength: deps.queue.length } : {}), ...(deps.queue?.maxWaitMs ? { maxWaitMs: deps.queue.maxWaitMs } : {}),
+  });
+  const services = { ...deps, authenticator, engine, tally, suspensions, admission, telemetry: metrics.telemetry, ...(deps.logger ? { logger: deps.logger } : {}) };
   await app.register(problemsPlugin);
   await app.register(inputGuardsPlugin);
-  await app.register(loadSheddingPlugin, { maxInFlight: deps.maxInFlight ?? 64 });
   await app.register(authenticationPlugin, { authenticator, tally, limit: createAuthFailureLimit(deps.authFailures) });
   await app.register(openapiPlugin);
   await app.register(healthRoutes, { readiness: createReadiness(deps) });

@@ -28,7 +28,11 @@ const configSchema = z.object({
   KUBEVEND_AUDIT_RETENTION: z.union([z.literal('0').transform(() => 0), durationSchema]).default(0)
     .describe('Audit records older than this are pruned (the hash chain stays verifiable); 0 keeps them all'),
   KUBEVEND_MAX_IN_FLIGHT: z.coerce.number().int().min(1).default(64)
-    .describe('Issuing requests served at once per replica; more are shed with 503 and Retry-After'),
+    .describe('Issuances run at once per replica; more wait in a queue per pipeline, served in turn'),
+  KUBEVEND_QUEUE_LENGTH: z.coerce.number().int().min(1).default(1000)
+    .describe('Requests one pipeline may have waiting per replica; past it, 503 overloaded with Retry-After'),
+  KUBEVEND_QUEUE_WAIT: durationSchema.default(30)
+    .describe('Longest a request waits for a slot; a request whose wait would pass it is refused at once with 503 overloaded'),
   KUBEVEND_DURABLE_TOKEN_TIMEOUT: durationSchema.default(30)
     .describe('How long to wait for the token controller to fill a durable token'),
   KUBEVEND_INSTANCE: z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/, 'must be a Kubernetes label value: 1 to 63 letters, digits, ".", "_" or "-", starting and ending with a letter or digit')
@@ -51,6 +55,8 @@ export type Config = {
   reaperIntervalSeconds: number;
   auditRetentionSeconds: number;
   maxInFlight: number;
+  queueLength: number;
+  queueWaitSeconds: number;
   durableTokenTimeoutSeconds: number;
   instance: string;
   namespace?: string;
@@ -78,6 +84,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     reaperIntervalSeconds: e.KUBEVEND_REAPER_INTERVAL,
     auditRetentionSeconds: e.KUBEVEND_AUDIT_RETENTION,
     maxInFlight: e.KUBEVEND_MAX_IN_FLIGHT,
+    queueLength: e.KUBEVEND_QUEUE_LENGTH,
+    queueWaitSeconds: e.KUBEVEND_QUEUE_WAIT,
     durableTokenTimeoutSeconds: e.KUBEVEND_DURABLE_TOKEN_TIMEOUT,
     instance: e.KUBEVEND_INSTANCE,
     ...(e.KUBEVEND_NAMESPACE ? { namespace: e.KUBEVEND_NAMESPACE } : {}),

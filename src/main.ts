@@ -38,6 +38,7 @@ export async function main(): Promise<void> {
     trustProxy: config.trustProxy,
     durableTokenTimeoutMs: config.durableTokenTimeoutSeconds * 1000,
     maxInFlight: config.maxInFlight,
+    queue: { length: config.queueLength, maxWaitMs: config.queueWaitSeconds * 1000 },
     instance: config.instance,
     ...(config.authFailuresPerMinute ? { authFailures: { burst: config.authFailuresPerMinute, perMinute: config.authFailuresPerMinute } } : { authFailures: { off: true } }),
   });

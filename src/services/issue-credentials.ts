@@ -11,6 +11,7 @@ import type { IssuedWithEndpoint } from './credential-formats.ts';
 import { IssuanceFailed, type IssuanceEngine, type IssuancePlan, type IssuedAccess } from './issuance-engine.ts';
 import { newIssuanceId } from './issuance-id.ts';
 import { createRateLimiter, type RateLimiter } from './rate-limiter.ts';
+import type { Admission } from './admission.ts';
 import type { RefusalTally } from './refusals.ts';
 import type { SuspensionCache } from './suspension-view.ts';
 import { noTelemetry, type KubeGateway, type ServiceLogger, type Telemetry } from './ports.ts';
@@ -27,6 +28,7 @@ export interface CredentialServiceDeps {
   rateLimiter?: RateLimiter;
   tally: RefusalTally;
   suspensions: SuspensionCache;
+  admission: Admission;
 }
 
 export interface IssuedCredential {
@@ -63,6 +65,8 @@ export function createCredentialService(deps: CredentialServiceDeps) {
       code: problem.code, ...(decision ? { pipeline: decision.pipeline, cluster: decision.cluster, mode: decision.access.mode } : {}),
     });
     const pipeline = current.pipelines.find((p) => p.name === (decision?.pipeline ?? matched));
+    // Refused for want of a slot: nothing was tried, and a burst must not become a burst of records.
+    if (problem.code === 'overloaded') return deps.tally.count(context.clientAddress, problem);
     if (isDenial(problem)) {
       if (!pipeline || problem.code === 'rate_limited') return deps.tally.count(context.clientAddress, problem);
       try {
@@ -185,6 +189,7 @@ export function createCredentialService(deps: CredentialServiceDeps) {
     let matched: string | undefined;
     // Whether this request holds the token's jti, to give back when it issues nothing.
     let holdsToken = !options.spend;
+    let leave: (() => void) | undefined;
     try {
       const suspensions = await deps.suspensions.current();
       for (const cluster of clusters ?? [ask.cluster]) {
@@ -195,6 +200,11 @@ export function createCredentialService(deps: CredentialServiceDeps) {
       }
       const giveBack = [...new Set(decisions.map((d) => d.pipeline))]
         .map((name) => rateLimiter.take(name, current.pipelines.find((p) => p.name === name)!.rateLimit));
+      // Waiting for a slot comes after the policy and the rate limit: only what may be issued queues.
+      leave = await deps.admission.enter(decisions[0]!.pipeline).catch((err: unknown) => {
+        giveBack.forEach((give) => give());
+        throw err;
+      });
       for (const decision of decisions) {
         const plan = engine.plan(decision, newIssuanceId());
         const holder = holderKey(current.pipelines.find((p) => p.name === decision.pipeline)!, identity);
@@ -223,6 +233,8 @@ export function createCredentialService(deps: CredentialServiceDeps) {
       }
       await recordRefusal(context, identity, err, current, decisions[issued.length] ?? decisions[0], matched);
       throw err;
+    } finally {
+      leave?.();
     }
   }
 

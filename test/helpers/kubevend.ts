@@ -48,7 +48,7 @@ export async function startKubevend(
   policy: unknown,
   options: {
     store?: Store; file?: string; durableTokenTimeoutMs?: number; auditRetentionMs?: number; maxInFlight?: number; instance?: string;
-    refusalWindowMs?: number; authFailuresPerMinute?: number; ownNamespace?: string;
+    refusalWindowMs?: number; authFailuresPerMinute?: number; ownNamespace?: string; queue?: { length?: number; maxWaitMs?: number };
     /** Wraps the real gateway, to hold a call at a chosen moment (a race no real part makes on demand). */
     wrapKube?: (kube: KubeGateway) => KubeGateway;
   } = {},
@@ -76,6 +76,7 @@ export async function startKubevend(
     policy: watcher, kube, store, metrics, logger, fingerprintKey,
     ...(options.durableTokenTimeoutMs ? { durableTokenTimeoutMs: options.durableTokenTimeoutMs } : {}),
     ...(options.maxInFlight ? { maxInFlight: options.maxInFlight } : {}),
+    ...(options.queue ? { queue: options.queue } : {}),
     ...(options.refusalWindowMs ? { refusalWindowMs: options.refusalWindowMs } : {}),
     ...(options.authFailuresPerMinute ? { authFailures: { burst: options.authFailuresPerMinute, perMinute: options.authFailuresPerMinute } } : {}),
     instance: options.instance ?? testInstance,

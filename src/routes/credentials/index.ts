@@ -8,7 +8,7 @@ import { credentialRequestSchema, credentialResponse } from './schema.ts';
 
 export const credentialRoutes: FastifyPluginAsyncZod<{ credentials: CredentialService }> = async (app, { credentials }) => {
   app.post('/v1/credentials', {
-    config: { shed: true, auth: true },
+    config: { auth: true },
     preValidation: emptyBodyIsEmptyObject,
     schema: {
       summary: 'Vend a Kubernetes credential to a CI job',

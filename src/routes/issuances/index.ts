@@ -55,7 +55,7 @@ export const issuanceRoutes: FastifyPluginAsyncZod<Options> = async (app, { quer
   });
 
   app.post('/v1/issuances/:id/rotate', {
-    config: { shed: true, auth: true },
+    config: { auth: true },
     preValidation: emptyBodyIsEmptyObject,
     schema: {
       ...common, operationId: 'rotateIssuance', summary: 'Rotate a credential: a new one for the same cluster, namespace and kind; the old one is revoked',
