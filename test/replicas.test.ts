@@ -10,10 +10,12 @@ import { startServer, type ServerProcess } from './helpers/server-process.ts';
 import { engines, type FreshDatabase } from './helpers/store.ts';
 import { createKubevendClient } from '../src/client/index.ts';
 
-// Two kubevend processes sharing one PostgreSQL agree on replays and on revocations.
+// Two kubevend processes sharing one PostgreSQL agree on replays, revocations, rate limits and
+// suspensions.
 describe('two replicas on one PostgreSQL', () => {
   let scratch: Awaited<ReturnType<typeof scratchDir>>;
   let ci: TestIssuer;
+  let sso: TestIssuer;
   let database: FreshDatabase;
   let ns: string;
   let a: ServerProcess;
@@ -24,14 +26,23 @@ describe('two replicas on one PostgreSQL', () => {
   beforeAll(async () => {
     scratch = await scratchDir();
     ci = await createTestIssuer(scratch.dir);
+    sso = await createTestIssuer(scratch.dir);
     ns = await createNamespace('replicas');
     await createViewerServiceAccount(ns, 'deployer');
     database = await engines.find((e) => e.name === 'postgres')!.fresh();
     const policyFile = join(scratch.dir, 'policy.yaml');
     await writeFile(policyFile, stringify({
-      issuers: [{ name: 'ci', issuer: ci.issuer, audiences: ['kubevend'], publicKeyFile: ci.publicKeyFile }],
+      issuers: [
+        { name: 'ci', issuer: ci.issuer, audiences: ['kubevend'], publicKeyFile: ci.publicKeyFile },
+        { name: 'sso', issuer: sso.issuer, audiences: ['kubevend'], publicKeyFile: sso.publicKeyFile },
+      ],
       clusters: [{ name: 'local', kubeconfig: inject('kubeconfig') }],
-      pipelines: [{ name: 'web', issuer: 'ci', match: { repository: 'acme/web' }, grants: [{ cluster: 'local', namespace: ns, serviceAccount: 'deployer' }] }],
+      pipelines: [
+        { name: 'web', issuer: 'ci', match: { repository: 'acme/web' }, grants: [{ cluster: 'local', namespace: ns, serviceAccount: 'deployer' }] },
+        { name: 'limited', issuer: 'ci', match: { repository: 'acme/limited' }, rateLimit: { requests: 10, per: '1h' }, grants: [{ cluster: 'local', namespace: ns, serviceAccount: 'deployer' }] },
+        { name: 'stoppable', issuer: 'ci', match: { repository: 'acme/stoppable' }, grants: [{ cluster: 'local', namespace: ns, serviceAccount: 'deployer' }] },
+      ],
+      operators: [{ name: 'admins', issuer: 'sso', match: { groups: 'platform' }, role: 'admin' }],
     }));
     const keyFile = join(scratch.dir, 'fingerprint.key');
     await writeFile(keyFile, randomBytes(32), { mode: 0o600 });
@@ -71,5 +82,30 @@ describe('two replicas on one PostgreSQL', () => {
     const seen = await clientOf(urlB, aJob).GET('/v1/issuances/{id}', { params: { path: { id: issued!.issuanceId } } });
     expect(seen.data?.state).toBe('revoked');
     expect(seen.data?.pipeline).toBe('web');
+  });
+
+  it('when requests of a rate-limited pipeline are spread over both replicas, then together they allow the policy\'s figure, not twice it', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const { response } = await clientOf(i % 2 ? urlA : urlB, await ci.mint(githubClaims('acme/limited'))).POST('/v1/credentials', { body: {} });
+      statuses.push(response.status);
+    }
+    const granted = statuses.filter((s) => s === 201).length;
+    expect(granted).toBeGreaterThanOrEqual(9);
+    expect(granted).toBeLessThanOrEqual(11);
+    expect(statuses.filter((s) => s !== 201 && s !== 429)).toEqual([]);
+  });
+
+  it('when an admin suspends a pipeline on one replica, then the other refuses it at once, until it is lifted', async () => {
+    const admin = () => sso.mint({ sub: 'ops', groups: ['platform'] });
+    const job = () => ci.mint(githubClaims('acme/stoppable'));
+    const pulled = await clientOf(urlA, admin).POST('/v1/issuances/revoke', { body: { pipeline: 'stoppable' } });
+    expect(pulled.response.status).toBe(200);
+    const refused = await clientOf(urlB, job).POST('/v1/credentials', { body: {} });
+    expect(refused.error?.code).toBe('pipeline_suspended');
+    const lifted = await clientOf(urlB, admin).DELETE('/v1/suspensions/{pipeline}', { params: { path: { pipeline: 'stoppable' } } });
+    expect(lifted.response.status).toBe(200);
+    // Within the suspension cache's second on the other replica.
+    await expect.poll(async () => (await clientOf(urlA, job).POST('/v1/credentials', { body: {} })).response.status, { timeout: 3000 }).toBe(201);
   });
 });

@@ -106,7 +106,7 @@ export const pipelineSchema = z.strictObject({
   rateLimit: z.strictObject({
     requests: z.number().int().min(1).describe('Credentials (granted or not) a pipeline may ask for per window'),
     per: durationSchema.describe('The window'),
-  }).default({ requests: 60, per: 60 }).describe('Per pipeline and per replica; beyond it a request answers 429 with Retry-After'),
+  }).default({ requests: 60, per: 60 }).describe('Per pipeline, shared by the replicas of a PostgreSQL store; beyond it a request answers 429 with Retry-After. Refusals of the pipeline\'s own jobs have a budget of the same size'),
 });
 
 export const operatorSchema = z.strictObject({

@@ -51,7 +51,9 @@ export function createCredentialService(deps: CredentialServiceDeps) {
   const { policy, kube, store, authenticator, engine } = deps;
   const telemetry = deps.telemetry ?? noTelemetry;
   const fingerprintKey = createSecretKey(deps.fingerprintKey);
-  const rateLimiter = deps.rateLimiter ?? createRateLimiter();
+  const rateLimiter = deps.rateLimiter ?? createRateLimiter(store.rateLimits, (err) => {
+    deps.logger?.warn({ err: (err as Error).message }, 'a rate-limit count could not be given back');
+  });
 
   /**
    * A refusal is a chained record of its own when it counts against a pipeline the caller fits, up
@@ -70,9 +72,9 @@ export function createCredentialService(deps: CredentialServiceDeps) {
     if (isDenial(problem)) {
       if (!pipeline || problem.code === 'rate_limited') return deps.tally.count(context.clientAddress, problem);
       try {
-        rateLimiter.take(`${pipeline.name}\u0000refusals`, pipeline.rateLimit);
+        await rateLimiter.take(`${pipeline.name}\u0000refusals`, pipeline.rateLimit);
       } catch (limited) {
-        return deps.tally.count(context.clientAddress, limited as Problem);
+        return deps.tally.count(context.clientAddress, problemOf(limited));
       }
     }
     try {
@@ -198,8 +200,15 @@ export function createCredentialService(deps: CredentialServiceDeps) {
         if (!evaluation.decision) throw evaluation.denial!;
         decisions.push(evaluation.decision);
       }
-      const giveBack = [...new Set(decisions.map((d) => d.pipeline))]
-        .map((name) => rateLimiter.take(name, current.pipelines.find((p) => p.name === name)!.rateLimit));
+      const giveBack: (() => void)[] = [];
+      try {
+        for (const name of new Set(decisions.map((d) => d.pipeline))) {
+          giveBack.push(await rateLimiter.take(name, current.pipelines.find((p) => p.name === name)!.rateLimit));
+        }
+      } catch (limited) {
+        giveBack.forEach((give) => give());
+        throw limited;
+      }
       // Waiting for a slot comes after the policy and the rate limit: only what may be issued queues.
       leave = await deps.admission.enter(decisions[0]!.pipeline).catch((err: unknown) => {
         giveBack.forEach((give) => give());

@@ -1,28 +1,20 @@
 import { Problem } from '../errors.ts';
+import type { RateLimitStore } from '../store/ports.ts';
 
 /**
- * Fixed-window counters per key (a pipeline), held per replica; a window starts with its first
- * request. A request past the limit is refused with the seconds until its window ends.
+ * Per-pipeline limits over the store's windows, so that on PostgreSQL every replica counts into the
+ * same window and N replicas allow the policy's figure, not N times it. A request past the limit
+ * is refused with the seconds until its window ends.
  */
-export function createRateLimiter(now: () => number = Date.now) {
-  const windows = new Map<string, { start: number; count: number }>();
+export function createRateLimiter(windows: RateLimitStore, onGiveBackFailed: (err: unknown) => void = () => {}) {
   return {
     /** Counts a request, or refuses it; the function returned gives it back (a request that turned out not to count). */
-    take(key: string, limit: { requests: number; per: number }): () => void {
-      const t = now();
-      const length = limit.per * 1000;
-      let window = windows.get(key);
-      if (!window || t - window.start >= length) windows.set(key, (window = { start: t, count: 0 }));
-      if (window.count >= limit.requests) {
-        const retryAfter = Math.max(1, Math.ceil((window.start + length - t) / 1000));
-        throw new Problem('rate_limited', `pipeline "${key}" may ask for ${limit.requests} credentials per ${limit.per} s`, { retryAfter });
+    async take(key: string, limit: { requests: number; per: number }): Promise<() => void> {
+      const taken = await windows.take(key, limit);
+      if ('retryAfter' in taken) {
+        throw new Problem('rate_limited', `pipeline "${key.split('\u0000')[0]}" may ask for ${limit.requests} credentials per ${limit.per} s`, { retryAfter: taken.retryAfter });
       }
-      window.count++;
-      const taken = window;
-      // A window that has ended since keeps nothing to give back.
-      return () => {
-        if (windows.get(key) === taken && taken.count > 0) taken.count--;
-      };
+      return () => void taken.giveBack().catch(onGiveBackFailed);
     },
   };
 }

@@ -106,6 +106,7 @@ export function createReaper({ policy, kube, store, logger, auditRetentionMs = 0
         }
       }
       report.replayPruned = await store.replay.pruneReplay(now);
+      await store.rateLimits.prune(now);
       if (auditRetentionMs > 0) report.auditPruned = await store.audit.prune(new Date(now.getTime() - auditRetentionMs));
       telemetry.reaperRun(report.errors ? 'error' : 'ok', report);
       return report;

@@ -108,6 +108,19 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('issuances_holder_key').on('issuances').columns(['holder', 'created_at_ms']).execute();
     },
   },
+  '0004_rate_windows': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('rate_windows')
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('window_start_ms', 'bigint', (c) => c.notNull())
+        .addColumn('window_end_ms', 'bigint', (c) => c.notNull())
+        .addColumn('count', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('rate_windows_pk', ['key', 'window_start_ms'])
+        .execute();
+      await db.schema.createIndex('rate_windows_end').on('rate_windows').column('window_end_ms').execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

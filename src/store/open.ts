@@ -10,6 +10,7 @@ import { migrationProvider } from './migrations.ts';
 import { nodeSqliteDialect, sqliteBusyTimeoutMs } from './node-sqlite.ts';
 import type { Store } from './ports.ts';
 import { createGrantStore } from './grants.ts';
+import { createLocalRateWindows, createSharedRateWindows } from './rate-windows.ts';
 import { createReplayGuard } from './replay-guard.ts';
 import { createSuspensionStore } from './suspensions.ts';
 import type { Database } from './schema.ts';
@@ -48,6 +49,8 @@ export async function openStore(url: string, options: StoreOptions = {}): Promis
     issuances: markFailures(createIssuanceStore(db, writes)),
     suspensions: markFailures(createSuspensionStore(db, ledger)),
     grants: markFailures(createGrantStore(db, ledger)),
+    // One replica on SQLite: its counts need not leave memory.
+    rateLimits: markFailures(engine === 'postgres' ? createSharedRateWindows(db, writes) : createLocalRateWindows()),
     ping: async () => void (await sql`select 1`.execute(db)),
     close: async () => {
       await writes.drain();

@@ -225,6 +225,14 @@ export interface IssuanceStore {
   listDue(now: Date, limit?: number): Promise<Issuance[]>;
 }
 
+/** Counts of requests per key (a pipeline) and window, shared by every replica of the store. */
+export interface RateLimitStore {
+  /** Counts one request, or answers how long until the window ends; `giveBack` undoes the count. */
+  take(key: string, limit: { requests: number; per: number }): Promise<{ giveBack: () => Promise<void> } | { retryAfter: number }>;
+  /** Forgets windows that ended at or before `at`; returns how many. */
+  prune(at: Date): Promise<number>;
+}
+
 /** Handing out: the transaction that makes issuances active and records them. */
 export interface GrantStore {
   /**
@@ -240,6 +248,7 @@ export interface Store {
   audit: AuditLedger;
   issuances: IssuanceStore;
   grants: GrantStore;
+  rateLimits: RateLimitStore;
   suspensions: SuspensionStore;
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;

@@ -77,12 +77,20 @@ export interface SuspensionsTable {
   reason: string | null;
 }
 
+export interface RateWindowsTable {
+  key: string;
+  window_start_ms: number;
+  window_end_ms: number;
+  count: number;
+}
+
 export interface Database {
   audit_records: AuditRecordsTable;
   audit_chain: AuditChainTable;
   replay: ReplayTable;
   issuances: IssuancesTable;
   suspensions: SuspensionsTable;
+  rate_windows: RateWindowsTable;
 }
 
 /** Hash before the first record ever appended. */
