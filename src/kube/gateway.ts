@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { ApiException, KubeConfig } from '@kubernetes/client-node';
 import { Problem } from '../errors.ts';
-import type { ClusterPolicy } from '../policy/schema.ts';
+import { DEFAULT_MAX_CONCURRENT_CALLS, type ClusterPolicy } from '../policy/schema.ts';
 import { noTelemetry, type ClusterEndpoint, type KubeGateway, type ManagedKind, type ManagedObject, type Telemetry } from '../services/ports.ts';
+import { CallSlots, withThrottleRetries } from './back-pressure.ts';
 import { reuseConnections } from './connections.ts';
 import { kubeProblem } from './problems.ts';
 import { restCall } from './rest.ts';
@@ -11,7 +12,12 @@ import { waitForSecretToken } from './secret-token.ts';
 interface ClusterClient {
   kc: KubeConfig;
   endpoint: ClusterEndpoint;
+  /** Its share of calls at the API server (`maxConcurrentCalls`). */
+  slots: CallSlots;
 }
+
+/** A cluster as the gateway takes it: the policy's entry, whose limit may be left to its default. */
+export type GatewayCluster = Omit<ClusterPolicy, 'maxConcurrentCalls'> & { maxConcurrentCalls?: number };
 
 /** Objects a list call asks for at once, unless told otherwise. */
 const LIST_PAGE = 500;
@@ -42,12 +48,12 @@ const plurals: Record<ManagedKind, string> = {
   ClusterRoleBinding: 'clusterrolebindings',
 };
 
-/** How long one Kubernetes call may take before the caller gets a 504. */
+/** How long one Kubernetes call may take before the caller gets a 504: waiting for a slot and retries included. */
 const DEFAULT_CALL_TIMEOUT_MS = 15_000;
 
 /** The only place kubevend talks to Kubernetes: one client per named cluster. */
 export function createKubeGateway(
-  clusters: ClusterPolicy[],
+  clusters: GatewayCluster[],
   options: { callTimeoutMs?: number; telemetry?: Telemetry; listPageSize?: number } = {},
 ): KubeGateway {
   const telemetry = options.telemetry ?? noTelemetry;
@@ -59,18 +65,26 @@ export function createKubeGateway(
     if (!found) throw new Problem('cluster_unknown', `no cluster named "${name}" is configured`);
     return found;
   };
-  /** Runs one call with a deadline and times it; every failure leaves as a stable problem. */
-  const call = async <T>(cluster: string, verb: string, what: string, run: () => Promise<T>): Promise<T> => {
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Problem('kube_timeout', `the API server did not answer within ${timeoutMs} ms (${what})`)), timeoutMs);
-    });
+  /**
+   * Runs one call with a deadline, in a slot of its cluster, retried while the API server says it is
+   * throttling, and times it; every failure leaves as a stable problem. Each throttled answer that
+   * is retried is observed with code `throttled`, besides the call's own outcome.
+   */
+  const call = async <T>(cluster: string, verb: string, what: string, run: (kc: KubeConfig, signal: AbortSignal) => Promise<T>): Promise<T> => {
     const started = performance.now();
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new Problem('kube_timeout', `the API server did not answer within ${timeoutMs} ms (${what})`)), timeoutMs);
+    const { signal } = deadline;
     let code = 'ok';
     try {
-      return await Promise.race([run(), deadline]);
+      const { kc, slots } = client(cluster);
+      const attempts = withThrottleRetries(slots, signal, started + timeoutMs, () => run(kc, signal), (seconds) =>
+        telemetry.kubeCall(cluster, verb, seconds, 'throttled'));
+      // A run that does not heed its signal still ends the call at the deadline.
+      const expired = new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
+      return await Promise.race([attempts, expired]);
     } catch (err) {
-      const problem = kubeProblem(err, what);
+      const problem = kubeProblem(signal.aborted ? signal.reason : err, what);
       code = problem.code;
       throw problem;
     } finally {
@@ -83,31 +97,31 @@ export function createKubeGateway(
     endpoint: (cluster) => client(cluster).endpoint,
 
     createServiceAccountToken: ({ cluster, namespace, serviceAccount, ttlSeconds, audiences, boundSecret }) =>
-      call(cluster, 'create_token', `ServiceAccount ${namespace}/${serviceAccount} in cluster "${cluster}"`, async () => {
-        const response = await restCall(client(cluster).kc, 'POST', `/api/v1/namespaces/${namespace}/serviceaccounts/${serviceAccount}/token`, {
+      call(cluster, 'create_token', `ServiceAccount ${namespace}/${serviceAccount} in cluster "${cluster}"`, async (kc, signal) => {
+        const response = await restCall(kc, 'POST', `/api/v1/namespaces/${namespace}/serviceaccounts/${serviceAccount}/token`, {
           spec: {
             expirationSeconds: ttlSeconds,
             audiences: audiences ?? [],
             ...(boundSecret ? { boundObjectRef: { apiVersion: 'v1', kind: 'Secret', ...boundSecret } } : {}),
           },
-        });
+        }, signal);
         const status = response.body.status as { token?: string; expirationTimestamp?: string } | undefined;
         if (!status?.token || !status.expirationTimestamp) throw new Problem('kube_error', 'the TokenRequest answer holds no token');
         return { token: status.token, expiresAt: new Date(status.expirationTimestamp), warnings: parseWarnings(response.headers['warning']) };
       }),
 
     create: (cluster, manifest) =>
-      call(cluster, 'create', `${manifest.kind} ${qualified(manifest.metadata)} in cluster "${cluster}"`, async () => {
-        const created = await restCall(client(cluster).kc, 'POST', collection(manifest.kind, manifest.metadata.namespace), manifest);
+      call(cluster, 'create', `${manifest.kind} ${qualified(manifest.metadata)} in cluster "${cluster}"`, async (kc, signal) => {
+        const created = await restCall(kc, 'POST', collection(manifest.kind, manifest.metadata.namespace), manifest, signal);
         const metadata = created.body.metadata as { uid: string; resourceVersion: string };
         return { uid: metadata.uid, resourceVersion: metadata.resourceVersion };
       }),
 
     delete: (cluster, ref) =>
-      call(cluster, 'delete', `${ref.kind} ${qualified(ref)} in cluster "${cluster}"`, async () => {
+      call(cluster, 'delete', `${ref.kind} ${qualified(ref)} in cluster "${cluster}"`, async (kc, signal) => {
         const options = { apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy: 'Background', ...(ref.uid ? { preconditions: { uid: ref.uid } } : {}) };
         try {
-          await restCall(client(cluster).kc, 'DELETE', `${collection(ref.kind, ref.namespace)}/${encodeURIComponent(ref.name)}`, options);
+          await restCall(kc, 'DELETE', `${collection(ref.kind, ref.namespace)}/${encodeURIComponent(ref.name)}`, options, signal);
           return true;
         } catch (err) {
           // Gone already, or replaced by another object of the same name: not ours to delete.
@@ -123,8 +137,8 @@ export function createKubeGateway(
         let next: string | undefined;
         do {
           const query = `labelSelector=${encodeURIComponent(labelSelector)}&limit=${pageSize}${next ? `&continue=${encodeURIComponent(next)}` : ''}`;
-          const page = await call(cluster, 'list', `${kind} objects labelled ${labelSelector} in cluster "${cluster}"`, async () =>
-            (await restCall(client(cluster).kc, 'GET', `${collection(kind)}?${query}`)).body as unknown as ObjectList);
+          const page = await call(cluster, 'list', `${kind} objects labelled ${labelSelector} in cluster "${cluster}"`, async (kc, signal) =>
+            (await restCall(kc, 'GET', `${collection(kind)}?${query}`, undefined, signal)).body as unknown as ObjectList);
           next = page.metadata?.continue || undefined;
           yield page.items.map(({ metadata }): ManagedObject => ({
             kind,
@@ -140,8 +154,8 @@ export function createKubeGateway(
     }),
 
     version: (cluster) =>
-      call(cluster, 'version', `the version of cluster "${cluster}"`, async () => {
-        const { gitVersion } = (await restCall(client(cluster).kc, 'GET', '/version')).body;
+      call(cluster, 'version', `the version of cluster "${cluster}"`, async (kc, signal) => {
+        const { gitVersion } = (await restCall(kc, 'GET', '/version', undefined, signal)).body;
         if (typeof gitVersion !== 'string') throw new Problem('kube_error', `the version answer of cluster "${cluster}" holds no gitVersion`);
         return gitVersion;
       }),
@@ -173,7 +187,7 @@ function qualified(meta: { name: string; namespace?: string }): string {
   return meta.namespace ? `${meta.namespace}/${meta.name}` : meta.name;
 }
 
-function clusterClient(cluster: ClusterPolicy): ClusterClient {
+function clusterClient(cluster: GatewayCluster): ClusterClient {
   const kc = new KubeConfig();
   if (cluster.inCluster) kc.loadFromCluster();
   else kc.loadFromFile(cluster.kubeconfig!);
@@ -185,6 +199,7 @@ function clusterClient(cluster: ClusterPolicy): ClusterClient {
   return {
     kc,
     endpoint: { server: cluster.server ?? current.server, ...(caData ? { certificateAuthorityData: caData } : {}) },
+    slots: new CallSlots(cluster.maxConcurrentCalls ?? DEFAULT_MAX_CONCURRENT_CALLS),
   };
 }
 

@@ -1,5 +1,6 @@
 import { ApiException } from '@kubernetes/client-node';
 import { Problem } from '../errors.ts';
+import { throttledAnswer } from './back-pressure.ts';
 
 const unreachableCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_SOCKET']);
 const timeoutCodes = new Set(['ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
@@ -18,6 +19,10 @@ export function kubeProblem(err: unknown, what: string): Problem {
       return new Problem('rbac_escalation_refused', `the API server refused ${what}: ${reason}`, { cause: err });
     }
     if (status === 403) return new Problem('kube_forbidden', `the API server refused kubevend: ${reason}`, { cause: err });
+    if (status === 429 || throttledAnswer(err)) {
+      const retryAfter = Math.max(1, Math.ceil(throttledAnswer(err)?.retryAfter ?? 1));
+      return new Problem('cluster_throttled', `the API server answered ${status} (throttled) for ${what}`, { cause: err, retryAfter });
+    }
     if (status === 504 || status === 408) return new Problem('kube_timeout', `the API server timed out on ${what}`, { cause: err });
     if (status >= 400 && status < 500) return new Problem('kube_rejected', `the API server rejected the request for ${what}: ${reason}`, { cause: err });
     return new Problem('kube_error', `the API server answered ${status} for ${what}`, { cause: err });

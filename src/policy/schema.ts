@@ -26,12 +26,17 @@ export const defaultProtectedNamespaces = ['kube-system', 'kube-public', 'kube-n
 const oneOrMany = <T extends z.ZodType>(item: T) =>
   z.union([item, z.array(item).min(1)]).transform((v) => (Array.isArray(v) ? v : [v]) as z.output<T>[]);
 
+/** Calls a replica has at one cluster's API server at once, unless its policy entry says otherwise. */
+export const DEFAULT_MAX_CONCURRENT_CALLS = 32;
+
 export const clusterSchema = z.strictObject({
   name: label.describe('How grants and requests refer to this cluster'),
   inCluster: z.literal(true).optional().describe('Use the ServiceAccount kubevend runs as, in the cluster it runs in'),
   kubeconfig: z.string().min(1).optional().describe('Kubeconfig file with the credentials kubevend itself uses'),
   context: z.string().min(1).optional().describe('Context in that file; its current context when absent'),
   server: z.url().optional().describe('API server URL written into vended kubeconfigs, when it differs from the one kubevend uses'),
+  maxConcurrentCalls: z.number().int().min(1).max(1000).default(DEFAULT_MAX_CONCURRENT_CALLS)
+    .describe('Calls kubevend (each replica) has at this API server at once; more wait their turn, in order, within their 15 s deadline'),
 }).refine((c) => (c.inCluster === true) !== (c.kubeconfig !== undefined), { message: 'set exactly one of inCluster, kubeconfig' });
 
 const lifetimeSchema = (defaults: { default: number; max: number }) => z
