@@ -43,6 +43,8 @@ export interface AppDeps {
   durableTokenTimeoutMs?: number;
   /** The installation whose label every object carries (KUBEVEND_INSTANCE); default `kubevend`. */
   instance?: string;
+  /** This replica's id, renewed as a lease in the store by the server (main.ts); pending issuances carry it. */
+  replica?: string;
   /** Issuances that run at once; the rest wait in a queue per pipeline (default 64). */
   maxInFlight?: number;
   /** Requests a pipeline may have waiting (default 1000), and the longest wait (default 30 s). */

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import closeWithGrace from 'close-with-grace';
 import { pino } from 'pino';
@@ -9,6 +10,7 @@ import { loggerOptions } from './logger.ts';
 import { createMetrics } from './metrics.ts';
 import { PolicyError } from './policy/load.ts';
 import { watchPolicyFile } from './policy/watch.ts';
+import { keepLease } from './services/lease.ts';
 import { createReaper } from './services/reaper.ts';
 import { openStore } from './store/open.ts';
 
@@ -33,8 +35,11 @@ export async function main(): Promise<void> {
   });
   // Clusters are wired at start: a policy reload changes issuers, pipelines and operators.
   const kube = createKubeGateway(policy.current().clusters, { telemetry: metrics.telemetry });
+  // A new id each start: a process that died and came back is another replica, and what the dead one
+  // left pending is healed once its lease lapses.
+  const replica = randomUUID();
   const app = await buildApp({
-    policy, kube, store, fingerprintKey, metrics, logger,
+    policy, kube, store, fingerprintKey, metrics, logger, replica,
     trustProxy: config.trustProxy,
     durableTokenTimeoutMs: config.durableTokenTimeoutSeconds * 1000,
     maxInFlight: config.maxInFlight,
@@ -42,10 +47,11 @@ export async function main(): Promise<void> {
     instance: config.instance,
     ...(config.authFailuresPerMinute ? { authFailures: { burst: config.authFailuresPerMinute, perMinute: config.authFailuresPerMinute } } : { authFailures: { off: true } }),
   });
-  const stopReaper = config.reaperIntervalSeconds > 0
+  const reaper = config.reaperIntervalSeconds > 0
     ? createReaper({ policy, kube, store, logger, telemetry: metrics.telemetry, auditRetentionMs: config.auditRetentionSeconds * 1000, instance: config.instance })
-      .start(config.reaperIntervalSeconds * 1000)
-    : () => {};
+    : undefined;
+  const stopReaper = reaper ? reaper.start(config.reaperIntervalSeconds * 1000) : () => {};
+  const lease = await keepLease({ store, replica, logger, ...(reaper ? { onTick: () => reaper.healOnce() } : {}) });
   process.on('SIGHUP', () => void policy.reload());
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'closing after an error');
@@ -53,6 +59,7 @@ export async function main(): Promise<void> {
     stopReaper();
     policy.close();
     await app.close();
+    await lease.stop();
     await store.close();
     logger.info('closed');
   });

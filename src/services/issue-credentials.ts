@@ -29,6 +29,8 @@ export interface CredentialServiceDeps {
   tally: RefusalTally;
   suspensions: SuspensionCache;
   admission: Admission;
+  /** This replica's id, whose lease says it is finishing its pending issuances (see LeaseStore). */
+  replica?: string;
 }
 
 export interface IssuedCredential {
@@ -99,7 +101,7 @@ export function createCredentialService(deps: CredentialServiceDeps) {
         id, pipeline: decision.pipeline, issuer: identity.issuer, subject: identity.subject ?? '',
         cluster: decision.cluster, namespace: decision.namespace, serviceAccount: plan.serviceAccount,
         tokenKind: decision.tokenKind, kubeTokenJti: null, objects: plan.objects, createdAt: new Date(), expiresAt: plan.expiresAt,
-        holder,
+        holder, owner: deps.replica ?? null,
       });
     } catch (err) {
       throw problemOf(err, 'the issuance could not be recorded; nothing was issued');
@@ -150,8 +152,12 @@ export function createCredentialService(deps: CredentialServiceDeps) {
         else if (!(failure instanceof IssuanceFailed && failure.rolledBack)) return;
         await store.issuances.markFailed(plan.issuanceId, new Date());
       } catch (err) {
-        // Still pending: the reaper finishes the job once the record is stale.
+        // Still pending: released, so that the reaper retries at once rather than after a grace
+        // meant for issuances still under way.
         deps.logger?.warn({ err: (err as Error).message, issuanceId: plan.issuanceId }, 'an issuance that failed could not be undone now; the reaper will');
+        await store.issuances.release(plan.issuanceId).catch(() => {
+          // The store is what failed: the grace, or the lapse of this replica's lease, covers it.
+        });
       }
     }));
   }

@@ -57,6 +57,7 @@ export function createIssuanceStore(db: Kysely<Database>, writes: Writes): Issua
       revoked_by: null,
       expired_at_ms: null,
       holder: issuance.holder ?? null,
+      owner: issuance.owner ?? null,
     };
     await writes.statement((executor) => insertRow(row, executor));
     return fromRow(row);
@@ -71,17 +72,26 @@ export function createIssuanceStore(db: Kysely<Database>, writes: Writes): Issua
 
     markFailed: (id, at) => leave('pending', id, { state: 'failed', expired_at_ms: at.getTime() }),
 
-    async listStale(before, limit = 100) {
+    async listStale(before, limit = 100, now = new Date()) {
       const rows = await db
         .selectFrom('issuances')
         .selectAll()
         .where('state', '=', 'pending')
-        .where('created_at_ms', '<', before.getTime())
+        .where((eb) => eb.or([
+          eb('created_at_ms', '<', before.getTime()),
+          eb('owner', '=', ''),
+          eb('owner', 'in', eb.selectFrom('replica_leases').select('replica').where('expires_at_ms', '<=', now.getTime())),
+        ]))
         .orderBy('created_at_ms', 'asc')
         .limit(limit)
         .execute();
       return rows.map(fromRow);
     },
+
+    release: (id) => writes.statement(async (executor) => {
+      const result = await executor.updateTable('issuances').set({ owner: '' }).where('id', '=', id).where('state', '=', 'pending').executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    }),
 
     async get(id) {
       const row = await db.selectFrom('issuances').selectAll().where('id', '=', id).executeTakeFirst();
@@ -153,5 +163,6 @@ function fromRow(row: IssuancesTable): Issuance {
     revokedBy: row.revoked_by,
     expiredAt: date(row.expired_at_ms),
     holder: row.holder ?? null,
+    owner: row.owner ?? null,
   };
 }

@@ -121,6 +121,16 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('rate_windows_end').on('rate_windows').column('window_end_ms').execute();
     },
   },
+  '0005_replica_leases': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('issuances').addColumn('owner', 'text').execute();
+      await db.schema
+        .createTable('replica_leases')
+        .addColumn('replica', 'text', (c) => c.primaryKey())
+        .addColumn('expires_at_ms', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

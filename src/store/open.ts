@@ -10,6 +10,7 @@ import { migrationProvider } from './migrations.ts';
 import { nodeSqliteDialect, sqliteBusyTimeoutMs } from './node-sqlite.ts';
 import type { Store } from './ports.ts';
 import { createGrantStore } from './grants.ts';
+import { createLeaseStore } from './leases.ts';
 import { createLocalRateWindows, createSharedRateWindows } from './rate-windows.ts';
 import { createReplayGuard } from './replay-guard.ts';
 import { createSuspensionStore } from './suspensions.ts';
@@ -51,6 +52,7 @@ export async function openStore(url: string, options: StoreOptions = {}): Promis
     grants: markFailures(createGrantStore(db, ledger)),
     // One replica on SQLite: its counts need not leave memory.
     rateLimits: markFailures(engine === 'postgres' ? createSharedRateWindows(db, writes) : createLocalRateWindows()),
+    leases: markFailures(createLeaseStore(writes)),
     ping: async () => void (await sql`select 1`.execute(db)),
     close: async () => {
       await writes.drain();

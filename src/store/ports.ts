@@ -154,6 +154,8 @@ export interface IssuanceInput {
   expiresAt: Date;
   /** The key of the identity it is issued to (policy/operators.ts): who may act on it as its holder. */
   holder?: string | null;
+  /** The replica issuing it (its lease in LeaseStore), while it is pending. */
+  owner?: string | null;
 }
 
 /** What the cluster answered, filled in when a pending issuance becomes active. */
@@ -164,6 +166,7 @@ export interface IssuanceOutcome {
 
 export interface Issuance extends IssuanceInput {
   holder: string | null;
+  owner: string | null;
   state: IssuanceState;
   revokedAt: Date | null;
   revokedBy: string | null;
@@ -212,8 +215,14 @@ export interface IssuanceStore {
   activate(id: string, outcome: IssuanceOutcome): Promise<boolean>;
   /** Pending -> failed, once what was created is gone. */
   markFailed(id: string, at: Date): Promise<boolean>;
-  /** Pending issuances created before `before`: a process died halfway; oldest first. */
-  listStale(before: Date, limit?: number): Promise<Issuance[]>;
+  /**
+   * Pending issuances nobody is finishing, oldest first: those whose replica gave up on them
+   * (`release`), those whose replica's lease lapsed at or before `now` (it died), and any created
+   * before `before` (a replica that keeps no lease).
+   */
+  listStale(before: Date, limit?: number, now?: Date): Promise<Issuance[]>;
+  /** A pending issuance its replica could not undo: the reaper removes what is left at once. */
+  release(id: string): Promise<boolean>;
   get(id: string): Promise<Issuance | undefined>;
   /** Newest first (by `createdAt`). */
   list(filter: IssuanceFilter, page?: PageRequest): Promise<Page<Issuance>>;
@@ -233,6 +242,13 @@ export interface RateLimitStore {
   prune(at: Date): Promise<number>;
 }
 
+/** Each replica's lease: while it is renewed, the replica is finishing its pending issuances itself. */
+export interface LeaseStore {
+  renew(replica: string, until: Date): Promise<void>;
+  /** Ends the lease at once (a replica that stops), so that others need not wait for it to lapse. */
+  drop(replica: string): Promise<void>;
+}
+
 /** Handing out: the transaction that makes issuances active and records them. */
 export interface GrantStore {
   /**
@@ -249,6 +265,7 @@ export interface Store {
   issuances: IssuanceStore;
   grants: GrantStore;
   rateLimits: RateLimitStore;
+  leases: LeaseStore;
   suspensions: SuspensionStore;
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;

@@ -66,6 +66,13 @@ export interface IssuancesTable {
   expired_at_ms: number | null;
   /** Who holds the issuance (policy/operators.ts holderKey); null for records made before holders. */
   holder: string | null;
+  /** The replica issuing it while pending; '' once it gave up; null when it keeps no lease. */
+  owner: string | null;
+}
+
+export interface ReplicaLeasesTable {
+  replica: string;
+  expires_at_ms: number;
 }
 
 export interface SuspensionsTable {
@@ -91,6 +98,7 @@ export interface Database {
   issuances: IssuancesTable;
   suspensions: SuspensionsTable;
   rate_windows: RateWindowsTable;
+  replica_leases: ReplicaLeasesTable;
 }
 
 /** Hash before the first record ever appended. */

@@ -12,6 +12,8 @@ export interface ServerProcess {
   /** Resolves to `http://127.0.0.1:<port>` once the server listens (KUBEVEND_PORT=0 picks a port). */
   address: () => Promise<string>;
   kill: () => void;
+  /** SIGKILL: the process ends at once, finishing nothing. */
+  crash: () => void;
 }
 
 let databases = 0;
@@ -47,5 +49,6 @@ export function startServer(env: Record<string, string>, options: { entry?: stri
       throw new Error(`kubevend did not start: ${stderr}`);
     },
     kill: () => child.kill('SIGTERM'),
+    crash: () => child.kill('SIGKILL'),
   };
 }
