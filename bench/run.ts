@@ -14,6 +14,7 @@ import { freePorts, startControlPlane, startPostgres } from './lib/services.ts';
 import { durable } from './scenarios/durable.ts';
 import { ledger } from './scenarios/ledger.ts';
 import { memory } from './scenarios/memory.ts';
+import { policy } from './scenarios/policy.ts';
 import { service } from './scenarios/service.ts';
 import { startup } from './scenarios/startup.ts';
 import { upstream } from './scenarios/upstream.ts';
@@ -66,7 +67,7 @@ try {
     databaseUrl,
   };
   results.machine = await describeMachine(ctx);
-  const scenarios = { startup, upstream, durable, service, memory, ledger } as const;
+  const scenarios = { startup, upstream, durable, service, memory, ledger, policy } as const;
   // BENCH_ONLY=upstream,ledger: some scenarios only, for development.
   const only = process.env.BENCH_ONLY?.split(',');
   for (const [name, scenario] of Object.entries(scenarios)) {

@@ -5,7 +5,10 @@ import { claimMismatches, claimsHold, valueMatches } from '../src/policy/match.t
 import { pipelineSchema } from '../src/policy/schema.ts';
 import { LABEL, renderName, SUBDOMAIN } from '../src/policy/template.ts';
 import type { CredentialAsk } from '../src/policy/ask.ts';
-import { evaluate, type Identity } from '../src/policy/decide.ts';
+import { evaluate, evaluateByScan, type Evaluation, type Identity } from '../src/policy/decide.ts';
+import { globsIntersect, nameGuardProblems } from '../src/policy/name-guards.ts';
+import { isTemplate } from '../src/policy/template.ts';
+import type { Policy } from '../src/policy/schema.ts';
 
 const segment = fc.string({ unit: fc.constantFrom(...'abcxyz-_.0123'.split('')), maxLength: 8 });
 const anyText = fc.string({ unit: 'grapheme', maxLength: 40 });
@@ -114,5 +117,101 @@ describe('deciding a request', () => {
     }), (m, c) => {
       expect(claimsHold(m, c)).toBe(claimMismatches(m, c).length === 0);
     }));
+  });
+});
+
+// The issuing path tries only the pipelines the policy's index names for a job's claims; it must
+// answer exactly as trying every pipeline in file order does, whom a refusal counts against included.
+describe('deciding through the pipeline index', () => {
+  const repo = fc.constantFrom('acme/web', 'acme/api', 'acme/web-2', 'other/web', 'acme/web/x', 'web', '');
+  // Exact values, globs with a literal prefix, and globs starting with `*` (tried on every request).
+  const pattern = fc.oneof(
+    repo,
+    fc.constantFrom('acme/*', 'acme/web*', 'acme/web-*', 'a*', 'refs/heads/*', 'refs/heads/main', '1', 'true', 'dev', 'ops*'),
+    fc.constantFrom('*', '*/web', '*a*', '*-2'),
+  );
+  const matcher = fc.oneof(pattern, fc.array(pattern, { minLength: 1, maxLength: 3 }));
+  const claimName = fc.constantFrom('repository', 'repository_name', 'ref', 'groups', 'run_id', 'environment');
+  const grant = fc.record({
+    cluster: fc.subarray(['a', 'b'], { minLength: 1 }),
+    namespace: fc.constantFrom('ci', 'ci-{{repository_name}}', 'deploy'),
+    serviceAccount: fc.constantFrom('deployer', 'sa-{{ref_name}}'),
+  });
+  const pipeline = (i: number) => fc.record({
+    name: fc.constant(`p${i}`),
+    issuer: fc.constantFrom('ci', 'other', 'third'),
+    match: fc.dictionary(claimName, matcher, { minKeys: 1, maxKeys: 2 }),
+    conditions: fc.dictionary(fc.constantFrom('ref', 'environment'), matcher, { maxKeys: 1 }),
+    grants: fc.array(grant, { minLength: 1, maxLength: 2 }),
+  }).map((raw) => pipelineSchema.parse(raw));
+  const policy = fc.integer({ min: 0, max: 14 }).chain((n) => fc.tuple(...Array.from({ length: n }, (_, i) => pipeline(i)))).map((pipelines) => ({
+    issuers: [], operators: [], clusters: [{ name: 'a' }, { name: 'b' }], pipelines, protectedNamespaces: ['kube-system'],
+  }) as unknown as LoadedPolicy);
+  const scalar = fc.oneof(repo, fc.constantFrom('refs/heads/main', 'refs/heads/x', 'dev', 'ops-team'), fc.integer({ min: 0, max: 2 }), fc.boolean());
+  const claims = fc.record({
+    repository: scalar, repository_name: scalar, ref: scalar, run_id: scalar, environment: scalar,
+    groups: fc.oneof(fc.array(fc.constantFrom('dev', 'ops-team', 'acme/web'), { maxLength: 3 }), fc.constant({ nested: true }), fc.constant([1, 2])),
+  }, { requiredKeys: [] });
+  const ask = fc.record({ cluster: fc.constantFrom('a', 'b', 'c'), kind: fc.constantFrom('short-lived', 'durable') }, { requiredKeys: [] }) as fc.Arbitrary<CredentialAsk>;
+  const comparable = (e: Evaluation) => ({ ...e, denial: e.denial && { code: e.denial.code, message: e.denial.message } });
+
+  it('when any policy meets any claims, then the indexed decision equals trying every pipeline, with matched and the denial', () => {
+    fc.assert(fc.property(policy, claims, ask, fc.constantFrom('ci', 'other', 'nobody'), fc.subarray(['p0', 'p1', 'p2', 'p3']), (p, c, a, issuer, suspended) => {
+      const identity: Identity = { issuer, claims: c };
+      const suspensions = { isSuspended: (name: string) => suspended.includes(name) };
+      const indexed = evaluate(p, { identity, ask: a, suspensions });
+      expect(comparable(indexed)).toEqual(comparable(evaluateByScan(p, { identity, ask: a, suspensions })));
+    }), { numRuns: 2000 });
+  });
+});
+
+const meeting = 'can render the same namespace';
+
+/** The namespaces that may meet, as nameGuardProblems found them before it looked pairs up by prefix: every pair compared. */
+function everyPairMeeting(policy: Policy): string[] {
+  const problems: string[] = [];
+  const shapes: { pipeline: string; path: string; clusters: string[]; templated: boolean; globs: string[] }[] = [];
+  policy.pipelines.forEach((p, i) => p.grants.forEach((g, j) => g.namespace.forEach((ns, k) => {
+    const path = `pipelines.${i}.grants.${j}.namespace${g.namespace.length > 1 ? `.${k}` : ''}`;
+    const templated = isTemplate(ns);
+    shapes.push({ pipeline: p.name, path, clusters: g.cluster, templated, globs: templated ? g.allowedNames?.namespace ?? [ns.replace(/\{\{[^}]*\}\}/g, '*')] : [ns] });
+  })));
+  shapes.forEach((a, i) => shapes.slice(i + 1).forEach((b) => {
+    if ((!a.templated && !b.templated) || a.pipeline === b.pipeline || !a.clusters.some((c) => b.clusters.includes(c))) return;
+    if (!a.globs.some((g) => b.globs.some((h) => globsIntersect(g, h)))) return;
+    const [templated, other] = a.templated ? [a, b] : [b, a];
+    problems.push(`${templated.path}: ${meeting} as ${other.path} (pipeline "${other.pipeline}"); ` +
+      'narrow one of them with allowedNames.namespace so that they cannot meet');
+  }));
+  return problems;
+}
+
+describe('name guards at load', () => {
+  const name = fc.constantFrom('ci', 'ci-web', 'ci-web-2', 'web', 'team-1', 'team-12', 'deploy', 'c');
+  const template = fc.constantFrom('ci-{{repository_name}}', '{{repository_name}}', 'team-1-{{repository_name}}', '{{repository_name}}-ci', 'ci-{{ref_name}}-x');
+  const glob = fc.constantFrom('ci-*', 'team-1*', 'team-1-*', '*-ci', '*', 'web*', 'ci-web', 'c*i');
+  const grant = fc.record({
+    cluster: fc.subarray(['a', 'b', 'c'], { minLength: 1 }),
+    namespace: fc.array(fc.oneof(name, template), { minLength: 1, maxLength: 2 }),
+    serviceAccount: fc.constant('deployer'),
+    allowedNames: fc.option(fc.record({ namespace: fc.array(glob, { minLength: 1, maxLength: 2 }) }), { nil: undefined }),
+  }, { requiredKeys: ['cluster', 'namespace', 'serviceAccount'] });
+  const pipeline = (i: number) => fc.record({
+    name: fc.constant(`p${i}`), issuer: fc.constant('ci'),
+    match: fc.constantFrom({ repository: 'acme/*' }, { repository: '*' }, { repository_owner: 'acme' }),
+    grants: fc.array(grant, { minLength: 1, maxLength: 2 }),
+  }).map((raw) => pipelineSchema.parse(raw));
+  const policy = fc.integer({ min: 0, max: 12 }).chain((n) => fc.tuple(...Array.from({ length: n }, (_, i) => pipeline(i)))).map((pipelines) => ({
+    issuers: [], operators: [], clusters: [], pipelines, protectedNamespaces: ['kube-system', 'c'],
+  }) as unknown as Policy);
+
+  it('when any policy is checked, then the namespaces found to meet by prefix are those every pair gives, in the same order', () => {
+    let found = 0;
+    fc.assert(fc.property(policy, (p) => {
+      const expected = everyPairMeeting(p);
+      found += expected.length;
+      expect(nameGuardProblems(p).filter((problem) => problem.includes(meeting))).toEqual(expected);
+    }), { numRuns: 1000 });
+    expect(found).toBeGreaterThan(100);
   });
 });

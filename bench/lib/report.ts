@@ -2,10 +2,12 @@ import { readFile, writeFile } from 'node:fs/promises';
 import type { LedgerResult, LedgerStep } from '../scenarios/ledger.ts';
 import type { DurableResult } from '../scenarios/durable.ts';
 import type { MemoryPoint, MemoryResult } from '../scenarios/memory.ts';
+import type { PolicyResult } from '../scenarios/policy.ts';
 import type { ServiceResult } from '../scenarios/service.ts';
 import type { StartupResult } from '../scenarios/startup.ts';
 import type { Layout, UpstreamResult } from '../scenarios/upstream.ts';
 import type { Machine } from './machine.ts';
+import { policySection, policyTargets } from './report-policy.ts';
 import type { Latency } from './stats.ts';
 
 // BENCHMARKS.md: every figure comes from the run's results; the hand-written analysis between the
@@ -25,6 +27,7 @@ export interface Results {
   memory?: MemoryResult;
   durable?: DurableResult;
   startup?: StartupResult;
+  policy?: PolicyResult;
   /** Scenarios that failed, with the reason. */
   errors: Record<string, string>;
 }
@@ -78,6 +81,7 @@ function targets(r: Results): string[] {
   rows.push(`| 5 | durable token ≤ 50 ms over the token controller | ${d ? `${d.addedP50 >= 0 ? '+' : ''}${ms(d.addedP50)} ms at p50` : 'n/a'} | ${check(d && d.addedP50 <= 50)} |`);
   const st = r.startup;
   rows.push(`| 6 | start to /readyz < 1.5 s | ${st ? `${ms(st.built.max)} ms at most (npm start, the compile cache filled as the image fills it)` : 'n/a'} | ${check(st && st.built.max < 1500)} |`);
+  rows.push(...policyTargets(r.policy));
   return rows;
 }
 
@@ -187,6 +191,7 @@ function sections(r: Results): string[] {
       `| compile cache filled beforehand by \`dist/server/cli/warm-compile-cache.js\` (as the image) | ${ms(st.built.p50)} | ${ms(st.built.max)} | ${all(st.built.all)} | ${ms(st.built.rssMb)} |`,
       `| \`NODE_DISABLE_COMPILE_CACHE=1\` | ${ms(st.noCompileCache.p50)} | ${ms(st.noCompileCache.max)} | ${all(st.noCompileCache.all)} | ${ms(st.noCompileCache.rssMb)} |`, '');
   }
+  if (r.policy) out.push(...policySection(r.policy));
   return out;
 }
 

@@ -4,6 +4,7 @@ import type { CredentialAsk } from './ask.ts';
 import type { LoadedPolicy } from './load.ts';
 import { allowedByGlobs } from './name-guards.ts';
 import { claimMismatches, claimsHold, type ClaimMismatch } from './match.ts';
+import { candidatePositions, pipelineIndexOf } from './pipeline-index.ts';
 import { MIN_TOKEN_TTL_SECONDS, ruleSchema, tokenKinds, type GrantPolicy, type PipelinePolicy } from './schema.ts';
 import { renderName, templateClaims } from './template.ts';
 
@@ -96,16 +97,33 @@ export interface Question {
 /**
  * Deny by default. Pipelines are tried in file order; the request gets the first grant that fits it
  * of the first pipeline whose issuer, claims and conditions all hold and that is not suspended.
+ * Deciding (without `reasons`) tries only the pipelines the policy's index names for these claims,
+ * still in file order: the others would stop at their issuer or `match`, where a refusal does not
+ * report them, so the answer is the one `evaluateByScan` gives.
  */
-export function evaluate(policy: LoadedPolicy, { identity, ask, suspensions, reasons = false }: Question): Evaluation {
+export function evaluate(policy: LoadedPolicy, question: Question): Evaluation {
+  if (question.reasons) return evaluateOver(policy, question, policy.pipelines);
+  const claims = claimsView(question.identity);
+  const positions = candidatePositions(pipelineIndexOf(policy.pipelines), question.identity.issuer, claims);
+  return evaluateOver(policy, question, positions.map((i) => policy.pipelines[i]!), claims);
+}
+
+/** The same decision by trying every pipeline of the policy: what the index is tested against, and the bench's baseline. */
+export function evaluateByScan(policy: LoadedPolicy, question: Question): Evaluation {
+  return evaluateOver(policy, question, policy.pipelines);
+}
+
+function evaluateOver(
+  policy: LoadedPolicy, { identity, ask, suspensions, reasons = false }: Question, tried: PipelinePolicy[],
+  claims = claimsView(identity),
+): Evaluation {
   const pipelines: PipelineEvaluation[] = [];
   if (ask.cluster !== undefined && !policy.clusters.some((c) => c.name === ask.cluster)) {
     return { pipelines, denial: new Problem('cluster_unknown', `no cluster named "${ask.cluster}" is configured`) };
   }
-  const claims = claimsView(identity);
   let matched: string | undefined;
   let decision: PolicyDecision | undefined;
-  for (const pipeline of policy.pipelines) {
+  for (const pipeline of tried) {
     const result = evaluatePipeline(policy, pipeline, identity.issuer, claims, ask, suspensions, reasons);
     if (result.stage !== 'issuer' && result.stage !== 'match') matched ??= pipeline.name;
     if (result.stage === 'granted') decision ??= decisionFor(policy, pipeline, result.grants.find((g) => g.fits)!.index, claims, ask);

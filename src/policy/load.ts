@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { issuerKey, RemoteKeyCache, type VerificationKey } from './issuer-keys.ts';
 import { nameGuardProblems } from './name-guards.ts';
+import { pipelineIndexOf } from './pipeline-index.ts';
 import { policySchema, type IssuerPolicy, type Policy } from './schema.ts';
 import type { PolicyStatus } from './watch.ts';
 
@@ -69,6 +70,8 @@ export async function parsePolicy(file: string, text: string, keys = new RemoteK
       }
     }),
   );
+  // Built here, with the rest of the load, rather than by the first request that decides.
+  pipelineIndexOf(policy.pipelines);
   return {
     ...policy,
     issuers,

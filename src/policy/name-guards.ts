@@ -47,14 +47,60 @@ export function nameGuardProblems(policy: Policy): string[] {
   })));
   // A templated namespace of one pipeline must not be able to render a name another pipeline's
   // grant can reach: the claim of one job would hand it another pipeline's namespace.
-  shapes.forEach((a, i) => shapes.slice(i + 1).forEach((b) => {
-    if ((!a.templated && !b.templated) || a.pipeline === b.pipeline || !a.clusters.some((c) => b.clusters.includes(c))) return;
-    if (!a.globs.some((g) => b.globs.some((h) => globsIntersect(g, h)))) return;
+  for (const [i, j] of pairsThatMayMeet(shapes)) {
+    const [a, b] = [shapes[i]!, shapes[j]!];
+    if ((!a.templated && !b.templated) || a.pipeline === b.pipeline || !a.clusters.some((c) => b.clusters.includes(c))) continue;
+    if (!a.globs.some((g) => b.globs.some((h) => globsIntersect(g, h)))) continue;
     const [templated, other] = a.templated ? [a, b] : [b, a];
     problems.push(`${templated.path}: can render the same namespace as ${other.path} (pipeline "${other.pipeline}"); ` +
       'narrow one of them with allowedNames.namespace so that they cannot meet');
-  }));
+  }
   return problems;
+}
+
+/**
+ * The pairs of shapes (i < j, in that order) with a templated one among them whose globs might meet,
+ * rather than every pair: a name two globs both match begins with the literal text before each
+ * one's first `*`, so one of those prefixes begins the other. A shape looks up the globs whose prefix
+ * begins with its own (a range of the sorted prefixes) and those whose prefix begins its own.
+ */
+function* pairsThatMayMeet(shapes: { templated: boolean; globs: string[] }[]): Generator<[number, number]> {
+  const everyGlob = prefixTable(shapes, () => true);
+  const templatedGlobs = prefixTable(shapes, (s) => s.templated);
+  for (const [i, shape] of shapes.entries()) {
+    const partners = new Set<number>();
+    for (const glob of shape.globs) {
+      // Two literal names are never compared: a literal shape looks only at templated ones.
+      for (const j of (shape.templated ? everyGlob : templatedGlobs).meeting(prefixOf(glob))) if (j > i) partners.add(j);
+    }
+    for (const j of [...partners].sort((a, b) => a - b)) yield [i, j];
+  }
+}
+
+const prefixOf = (glob: string) => glob.split('*', 1)[0]!;
+
+function prefixTable<S extends { globs: string[] }>(shapes: S[], keep: (shape: S) => boolean) {
+  const sorted = shapes.flatMap((s, shape) => (keep(s) ? s.globs.map((g) => ({ shape, prefix: prefixOf(g) })) : []))
+    .sort((x, y) => (x.prefix < y.prefix ? -1 : x.prefix > y.prefix ? 1 : 0));
+  const byPrefix = new Map<string, number[]>();
+  for (const { shape, prefix } of sorted) {
+    const list = byPrefix.get(prefix);
+    if (list) list.push(shape);
+    else byPrefix.set(prefix, [shape]);
+  }
+  return {
+    /** The shapes with a glob whose prefix begins with `prefix`, or begins it. */
+    *meeting(prefix: string): Generator<number> {
+      let low = 0;
+      for (let high = sorted.length; low < high;) {
+        const mid = (low + high) >>> 1;
+        if (sorted[mid]!.prefix < prefix) low = mid + 1;
+        else high = mid;
+      }
+      for (let k = low; k < sorted.length && sorted[k]!.prefix.startsWith(prefix); k++) yield sorted[k]!.shape;
+      for (let length = 0; length < prefix.length; length++) yield* byPrefix.get(prefix.slice(0, length)) ?? [];
+    },
+  };
 }
 
 function ownerPinned(matcher: string[] | undefined, all: Record<string, string[]>, pinnedBy: string[]): boolean {
