@@ -25,8 +25,8 @@ const requestFacts = (request: FastifyRequest) => ({ method: request.method, url
 /**
  * Sets the line that tells how `request` ended, in place of its `request completed`; its status set
  * first. The line is written once the answer has been sent, or, when it never is (the client went
- * away first), once the response is closed, then with `answered: false`: a credential issued that
- * the caller never received is still told.
+ * away before its last byte was handed to the kernel), once the response is closed, then with
+ * `answered: false`: a credential issued that the caller never received is still told.
  */
 export function logOutcome(
   request: FastifyRequest,
@@ -36,9 +36,15 @@ export function logOutcome(
   message: string,
 ): void {
   outcomes.set(request, { level, facts, message });
-  // A response closed before it finished was not answered: the connection is gone.
-  if (reply.raw.closed) writeOutcome(request, reply, false);
-  else reply.raw.once('close', () => writeOutcome(request, reply, false));
+  if (reply.raw.closed) return writeOutcome(request, reply, false);
+  // 'finish' is when the last byte was handed to the kernel. Node closes a finished response on
+  // the next tick, before Fastify's async onResponse hooks let requestCompleted write the line:
+  // only a response closed unfinished was not answered.
+  let finished = false;
+  reply.raw.once('finish', () => (finished = true));
+  reply.raw.once('close', () => {
+    if (!finished) writeOutcome(request, reply, false);
+  });
 }
 
 function writeOutcome(request: FastifyRequest, reply: FastifyReply, answered: boolean): void {
