@@ -116,7 +116,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(inputGuardsPlugin);
   await app.register(authenticationPlugin, { authenticator, tally, limit: createAuthFailureLimit(deps.authFailures) });
   await app.register(openapiPlugin);
-  await app.register(healthRoutes, { readiness: createReadiness(deps) });
+  // Clusters are checked once before the server listens, then in the background until it closes.
+  const readiness = createReadiness(deps);
+  app.addHook('onReady', () => readiness.start());
+  app.addHook('onClose', async () => readiness.stop());
+  await app.register(healthRoutes, { readiness });
   await app.register(metricsRoutes, { metrics });
   const credentials = createCredentialService(services);
   const revocations = createRevocationService(services);
