@@ -15,7 +15,9 @@ import { durable } from './scenarios/durable.ts';
 import { ledger } from './scenarios/ledger.ts';
 import { memory } from './scenarios/memory.ts';
 import { policy } from './scenarios/policy.ts';
+import { burst } from './scenarios/burst.ts';
 import { service } from './scenarios/service.ts';
+import { soak, soakMinutes } from './scenarios/soak.ts';
 import { startup } from './scenarios/startup.ts';
 import { upstream } from './scenarios/upstream.ts';
 
@@ -23,7 +25,8 @@ const root = join(import.meta.dirname, '..');
 const quick = process.env.BENCH_QUICK === '1';
 const started = Date.now();
 // Scenarios stop starting (and long loads stop loading) at the deadline; the watchdog ends the run.
-const budgetMs = (quick ? 8 : 22) * 60_000;
+// The soak (SOAK_MINUTES, 30 by default) runs last, for as long as it is asked, and its time is added.
+const budgetMs = ((quick ? 8 : 22) + soakMinutes(quick) + 5) * 60_000;
 const deadline = started + budgetMs;
 const dir = await mkdtemp(join(tmpdir(), 'kubevend-bench-'));
 const stops: (() => Promise<void>)[] = [];
@@ -67,7 +70,7 @@ try {
     databaseUrl,
   };
   results.machine = await describeMachine(ctx);
-  const scenarios = { startup, upstream, durable, service, memory, ledger, policy } as const;
+  const scenarios = { startup, upstream, durable, service, memory, ledger, policy, burst, soak } as const;
   // BENCH_ONLY=upstream,ledger: some scenarios only, for development.
   const only = process.env.BENCH_ONLY?.split(',');
   for (const [name, scenario] of Object.entries(scenarios)) {

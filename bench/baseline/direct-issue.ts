@@ -7,7 +7,7 @@ import { createKubeGateway } from '../../src/kube/gateway.ts';
 import { anchorManifest, DEFAULT_INSTANCE } from '../../src/services/issuance-objects.ts';
 import { newIssuanceId } from '../../src/services/issuance-id.ts';
 import type { LoadResult } from '../lib/stats.ts';
-import { expectStatus, kubeHttps } from './kube-https.ts';
+import { expectStatus, issueDirect, kubeHttps } from './kube-https.ts';
 
 const [client, kubeconfig, namespace, serviceAccount, concurrency, warmup, amount, maxSeconds] = process.argv.slice(2);
 const ttlSeconds = 900;
@@ -17,12 +17,8 @@ type Issue = (manifest: ReturnType<typeof anchorManifest>) => Promise<void>;
 function viaHttps(): Issue {
   const kube = kubeHttps(kubeconfig!, Number(concurrency));
   return async (manifest) => {
-    const anchor = expectStatus(await kube.call('POST', `/api/v1/namespaces/${namespace}/secrets`, manifest), 201, 'create anchor');
-    const uid = (anchor.body.metadata as { uid: string }).uid;
-    expectStatus(await kube.call('POST', `/api/v1/namespaces/${namespace}/serviceaccounts/${serviceAccount}/token`, {
-      apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest',
-      spec: { expirationSeconds: ttlSeconds, audiences: [], boundObjectRef: { apiVersion: 'v1', kind: 'Secret', name: manifest.metadata.name, uid } },
-    }), 201, 'TokenRequest');
+    const { what, response } = await issueDirect(kube, namespace!, serviceAccount!, manifest, ttlSeconds);
+    expectStatus(response, 201, what);
   };
 }
 

@@ -70,6 +70,24 @@ export function kubeHttps(kubeconfigFile: string, connections: number): KubeHttp
   };
 }
 
+/**
+ * What kubevend asks of the API server for one short-lived credential: the anchor Secret, then a
+ * TokenRequest bound to it. Resolves to the TokenRequest's answer, or to the anchor's when that was
+ * not a 201 (`what` says which).
+ */
+export async function issueDirect(kube: KubeHttps, namespace: string, serviceAccount: string, anchor: { metadata: { name: string } }, ttlSeconds: number): Promise<{ what: string; response: KubeResponse }> {
+  const created = await kube.call('POST', `/api/v1/namespaces/${namespace}/secrets`, anchor);
+  if (created.status !== 201) return { what: 'create anchor', response: created };
+  const uid = (created.body.metadata as { uid: string }).uid;
+  return {
+    what: 'TokenRequest',
+    response: await kube.call('POST', `/api/v1/namespaces/${namespace}/serviceaccounts/${serviceAccount}/token`, {
+      apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest',
+      spec: { expirationSeconds: ttlSeconds, audiences: [], boundObjectRef: { apiVersion: 'v1', kind: 'Secret', name: anchor.metadata.name, uid } },
+    }),
+  };
+}
+
 /** Throws unless the API server answered `expected`. */
 export function expectStatus(response: KubeResponse, expected: number, what: string): KubeResponse {
   if (response.status !== expected) throw new Error(`${what}: HTTP ${response.status} ${JSON.stringify(response.body).slice(0, 300)}`);

@@ -8,6 +8,8 @@ import { runNodeJson } from './process.ts';
 const minter = join(import.meta.dirname, '..', 'tokens', 'mint.ts');
 
 export const pipelineClaims = { sub: 'repo:acme/web:ref:refs/heads/main', repository: 'acme/web', ref: 'refs/heads/main', sha: 'a'.repeat(40), workflow: 'deploy', run_id: '1234567890', actor: 'octocat' };
+/** A job of the bench pipeline NAME (lib/kubevend.ts writePolicy): its repository is `acme/NAME`. */
+export const claimsFor = (pipeline: string) => ({ ...pipelineClaims, sub: `repo:acme/${pipeline}:ref:refs/heads/main`, repository: `acme/${pipeline}` });
 export const operatorClaims = { sub: 'repo:acme/platform-ops:ref:refs/heads/main', repository: 'acme/platform-ops', ref: 'refs/heads/main' };
 
 export interface CiIssuer {

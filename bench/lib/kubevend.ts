@@ -16,8 +16,10 @@ const root = join(import.meta.dirname, '..', '..');
 /**
  * The bench pipeline is the last of twenty, as in a policy that serves a few teams: every request
  * is matched against all of them. Its grant allows both token kinds, and its rate limit no run reaches.
+ * Scenarios of several pipelines name them (`pipelines`): each matches the repository `acme/NAME`
+ * (ci-tokens.ts `claimsFor`) and grants the same namespace.
  */
-export async function writePolicy(dir: string, ci: CiIssuer, kubeconfig: string, namespace: string): Promise<string> {
+export async function writePolicy(dir: string, ci: CiIssuer, kubeconfig: string, namespace: string, pipelines: string[] = ['web']): Promise<string> {
   const others = Array.from({ length: 19 }, (_, i) => ({
     name: `team-${i}`, issuer: 'ci', match: { repository: `acme/team-${i}-*` }, conditions: { ref: 'refs/heads/main' },
     grants: [{ cluster: 'local', namespace: `team-${i}`, serviceAccount: 'deployer' }],
@@ -26,12 +28,12 @@ export async function writePolicy(dir: string, ci: CiIssuer, kubeconfig: string,
   await writeFile(file, stringify({
     issuers: [{ name: 'ci', issuer: ci.issuer, audiences: ['kubevend'], publicKeyFile: ci.publicKeyFile, algorithms: ['RS256'] }],
     clusters: [{ name: 'local', kubeconfig }],
-    pipelines: [...others, {
-      name: 'web', issuer: 'ci', match: { repository: 'acme/web' }, conditions: { ref: 'refs/heads/main' },
+    pipelines: [...others, ...pipelines.map((name) => ({
+      name, issuer: 'ci', match: { repository: `acme/${name}` }, conditions: { ref: 'refs/heads/main' },
       grants: [{ cluster: 'local', namespace, serviceAccount: 'deployer', kinds: ['short-lived', 'durable'] }],
       // The load is the point here: far above any run's rate (the default is 60 a minute).
       rateLimit: { requests: 1_000_000_000, per: 1 },
-    }],
+    }))],
     operators: [{ name: 'platform', issuer: 'ci', match: { repository: 'acme/platform-ops' }, role: 'auditor' }],
   }));
   return file;
@@ -96,14 +98,15 @@ function readyz(url: string): Promise<boolean> {
 
 /**
  * The real server (built, as `npm start` runs it) issuing into a namespace of its own,
- * `bench-NAME`, with a SQLite file and a log named after it.
+ * `bench-NAME`, with a SQLite file and a log named after it; `pipelines` as writePolicy takes them,
+ * `env` beside the bench's own settings (startKubevend).
  */
-export async function startRealServer(ctx: BenchContext, name: string): Promise<{ kubevend: KubevendProcess; namespace: string }> {
+export async function startRealServer(ctx: BenchContext, name: string, options: { pipelines?: string[]; env?: Record<string, string> } = {}): Promise<{ kubevend: KubevendProcess; namespace: string }> {
   const namespace = `bench-${name}`;
   await prepareNamespace(ctx, namespace);
-  const policy = await writePolicy(ctx.dir, ctx.ci, ctx.kubeconfig, namespace);
+  const policy = await writePolicy(ctx.dir, ctx.ci, ctx.kubeconfig, namespace, options.pipelines);
   const kubevend = await startKubevend(ctx.built.server, {
-    KUBEVEND_POLICY_FILE: policy, KUBEVEND_DATABASE_URL: `sqlite://${scratch(ctx, `${name}.db`)}`,
+    KUBEVEND_POLICY_FILE: policy, KUBEVEND_DATABASE_URL: `sqlite://${scratch(ctx, `${name}.db`)}`, ...options.env,
   }, scratch(ctx, `${name}.log`));
   return { kubevend, namespace };
 }

@@ -12,10 +12,7 @@ const packageVersion = (name: string) =>
 
 export async function describeMachine(ctx: BenchContext) {
   const kube = JSON.parse(await kubectl(ctx, ['version', '-o', 'json'])) as { serverVersion: { gitVersion: string } };
-  const client = new pg.Client({ connectionString: ctx.databaseUrl });
-  await client.connect();
-  const postgres = (await client.query('show server_version')).rows[0].server_version as string;
-  await client.end();
+  const postgres = ctx.databaseUrl ? await postgresVersion(ctx.databaseUrl) : 'not used';
   const memory = new DatabaseSync(':memory:');
   const sqlite = (memory.prepare('select sqlite_version() as v').get() as { v: string }).v;
   memory.close();
@@ -30,6 +27,16 @@ export async function describeMachine(ctx: BenchContext) {
     fastify: packageVersion('fastify'),
     autocannon: packageVersion('autocannon'),
   };
+}
+
+async function postgresVersion(url: string): Promise<string> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query('show server_version')).rows[0].server_version as string;
+  } finally {
+    await client.end();
+  }
 }
 
 export type Machine = Awaited<ReturnType<typeof describeMachine>>;

@@ -1,12 +1,15 @@
 import { readFile, writeFile } from 'node:fs/promises';
+import type { BurstResult } from '../scenarios/burst.ts';
 import type { LedgerResult, LedgerStep } from '../scenarios/ledger.ts';
 import type { DurableResult } from '../scenarios/durable.ts';
 import type { MemoryPoint, MemoryResult } from '../scenarios/memory.ts';
 import type { PolicyResult } from '../scenarios/policy.ts';
 import type { ServiceResult } from '../scenarios/service.ts';
+import type { SoakResult } from '../scenarios/soak.ts';
 import type { StartupResult } from '../scenarios/startup.ts';
 import type { Layout, UpstreamResult } from '../scenarios/upstream.ts';
 import type { Machine } from './machine.ts';
+import { burstSection, soakSection } from './report-fleet.ts';
 import { policySection, policyTargets } from './report-policy.ts';
 import type { Latency } from './stats.ts';
 
@@ -28,6 +31,8 @@ export interface Results {
   durable?: DurableResult;
   startup?: StartupResult;
   policy?: PolicyResult;
+  burst?: BurstResult;
+  soak?: SoakResult;
   /** Scenarios that failed, with the reason. */
   errors: Record<string, string>;
 }
@@ -192,6 +197,8 @@ function sections(r: Results): string[] {
       `| \`NODE_DISABLE_COMPILE_CACHE=1\` | ${ms(st.noCompileCache.p50)} | ${ms(st.noCompileCache.max)} | ${all(st.noCompileCache.all)} | ${ms(st.noCompileCache.rssMb)} |`, '');
   }
   if (r.policy) out.push(...policySection(r.policy));
+  if (r.burst) out.push(...burstSection(r.burst));
+  if (r.soak) out.push(...soakSection(r.soak));
   return out;
 }
 
