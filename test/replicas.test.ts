@@ -103,6 +103,9 @@ describe('two replicas on one PostgreSQL', () => {
     expect(pulled.response.status).toBe(200);
     const refused = await clientOf(urlB, job).POST('/v1/credentials', { body: {} });
     expect(refused.error?.code).toBe('pipeline_suspended');
+    // A refusal the pipeline answers for is a record of its own on PostgreSQL too.
+    const denied = await clientOf(urlA, admin).GET('/v1/audit', { params: { query: { pipeline: 'stoppable', outcome: 'denied' } } });
+    expect(denied.data?.items.map((r) => r.reasonCode)).toContain('pipeline_suspended');
     const lifted = await clientOf(urlB, admin).DELETE('/v1/suspensions/{pipeline}', { params: { path: { pipeline: 'stoppable' } } });
     expect(lifted.response.status).toBe(200);
     // Within the suspension cache's second on the other replica.

@@ -115,6 +115,15 @@ describe('attacks on replay, holders, names, the ledger and the kill switch', ()
       expect(again.json().code).toBe('token_replayed');
     });
 
+    it('when a spent token is replayed again and again, then it writes no issuance record and costs its pipeline no rate limit', async () => {
+      const token = await job('acme/svc-replayed');
+      expect((await vend(token)).statusCode).toBe(201);
+      const before = (await kv.store.issuances.list({ pipeline: 'services' }, { limit: 500 })).items.length;
+      for (let i = 0; i < 20; i++) expect((await vend(token)).json().code).toBeOneOf(['token_replayed', 'rate_limited']);
+      expect((await kv.store.issuances.list({ pipeline: 'services' }, { limit: 500 })).items.length).toBe(before);
+      expect((await vend(await job('acme/svc-replayed'))).statusCode).toBe(201);
+    });
+
     it('when a token\'s iat is an hour in the future, then it is refused', async () => {
       const res = await vend(await job(`acme/${nsA}`, { iat: now() + 3600 }));
       expect(res.statusCode).toBe(401);

@@ -23,6 +23,7 @@ function issuance(overrides: Partial<IssuanceInput> = {}): IssuanceInput {
     createdAt,
     expiresAt: new Date(createdAt.getTime() + 15 * minute),
     holder: 'holder-key',
+    owner: null,
     ...overrides,
   };
 }
@@ -36,6 +37,24 @@ describe.each(engines)('IssuanceStore on $name', (engine) => {
     expect(created).toEqual({ ...input, state: 'active', revokedAt: null, revokedBy: null, expiredAt: null });
     expect(await t.store.issuances.get(input.id)).toEqual(created);
     expect(await t.store.issuances.get('no-such-issuance')).toBeUndefined();
+  });
+
+  it('when the reaper claims a pending issuance of a replica it took for dead, then that replica can no longer hand it out', async () => {
+    const input = issuance({ kubeTokenJti: null, owner: 'replica-a' });
+    await t.store.issuances.createPending(input);
+    await t.store.leases.renew('replica-a', new Date(Date.now() - 1000));
+    const stale = await t.store.issuances.listStale(new Date(0), 500, new Date());
+    expect(stale.map((i) => i.id)).toContain(input.id);
+    expect(await t.store.issuances.claim(input.id, 'replica-a')).toBe(true);
+    const outcome = { expiresAt: new Date(Date.now() + 10 * minute), kubeTokenJti: 'k' };
+    expect(await t.store.grants.commit([{ record: grantedRecord({ issuanceId: input.id }), issuanceId: input.id, outcome, owner: 'replica-a' }])).toBeUndefined();
+    expect((await t.store.issuances.get(input.id))?.state).toBe('pending');
+    // A live replica's issuance, whose lease runs, is not listed, and its grant holds.
+    const live = issuance({ kubeTokenJti: null, owner: 'replica-b' });
+    await t.store.issuances.createPending(live);
+    await t.store.leases.renew('replica-b', new Date(Date.now() + 10_000));
+    expect((await t.store.issuances.listStale(new Date(0), 500, new Date())).map((i) => i.id)).not.toContain(live.id);
+    expect(await t.store.grants.commit([{ record: grantedRecord({ issuanceId: live.id }), issuanceId: live.id, outcome, owner: 'replica-b' }])).toHaveLength(1);
   });
 
   it('when a pending issuance is activated, then it is active with the cluster\'s expiry and jti, and cannot be failed', async () => {
@@ -55,7 +74,7 @@ describe.each(engines)('IssuanceStore on $name', (engine) => {
     await t.store.issuances.createPending(a);
     await t.store.issuances.createPending(b);
     const expiresAt = new Date(Date.now() + 10 * minute);
-    const grant = (id: string) => ({ record: grantedRecord({ issuanceId: id }), issuanceId: id, outcome: { expiresAt, kubeTokenJti: `jti-${id}` } });
+    const grant = (id: string) => ({ record: grantedRecord({ issuanceId: id }), issuanceId: id, outcome: { expiresAt, kubeTokenJti: `jti-${id}` }, owner: null });
     const records = await t.store.grants.commit([grant(a.id), grant(b.id)]);
     expect(records!.map((r) => r.issuanceId)).toEqual([a.id, b.id]);
     expect(records![1]!.prevHash).toBe(records![0]!.hash);
@@ -72,7 +91,7 @@ describe.each(engines)('IssuanceStore on $name', (engine) => {
     expect(await t.store.issuances.markFailed(reaped.id, new Date())).toBe(true);
     const before = (await t.store.audit.list({}, { limit: 1 })).items[0];
     const outcome = { expiresAt: new Date(Date.now() + minute), kubeTokenJti: null };
-    const grants = [pending, reaped, { id: 'no-such-issuance' }].map(({ id }) => ({ record: grantedRecord({ issuanceId: id }), issuanceId: id, outcome }));
+    const grants = [pending, reaped, { id: 'no-such-issuance' }].map(({ id }) => ({ record: grantedRecord({ issuanceId: id }), issuanceId: id, outcome, owner: null }));
     expect(await t.store.grants.commit(grants.slice(0, 2))).toBeUndefined();
     expect(await t.store.grants.commit([grants[0]!, grants[2]!])).toBeUndefined();
     expect((await t.store.issuances.get(pending.id))!.state).toBe('pending');

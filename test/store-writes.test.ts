@@ -27,7 +27,7 @@ function pending(overrides: Partial<IssuanceInput> = {}): IssuanceInput {
   };
 }
 
-const grant = (id: string) => ({ record: grantedRecord({ issuanceId: id }), issuanceId: id, outcome: { expiresAt: later(), kubeTokenJti: `jti-${id}` } });
+const grant = (id: string) => ({ record: grantedRecord({ issuanceId: id }), issuanceId: id, outcome: { expiresAt: later(), kubeTokenJti: `jti-${id}` }, owner: null });
 
 describe.each(engines)('writes in flight together on $name', (engine) => {
   const t = freshStore(engine);

@@ -30,7 +30,17 @@ export function createAdmission({ concurrency = 64, queueLength = 1000, maxWaitM
   /** Average time a slot is held, to estimate a wait (exponentially weighted). */
   let slotMs = 100;
 
-  const estimateMs = (ahead: number) => Math.ceil(ahead / concurrency + 1) * slotMs;
+  /**
+   * How long a new request of `key` would wait: served in turn, it goes after its own queue, and
+   * each of its queue's turns comes once every pipeline with waiters has had one; never more than
+   * everything waiting.
+   */
+  const estimateMs = (key: string) => {
+    const own = (queues.get(key)?.length ?? 0) + 1;
+    const turns = queues.size + (queues.has(key) ? 0 : 1);
+    const ahead = Math.min(waiting + 1, own * turns);
+    return Math.ceil(ahead / concurrency) * slotMs;
+  };
   const refuse = (detail: string, waitMs: number) =>
     new Problem('overloaded', detail, { retryAfter: Math.max(1, Math.ceil(waitMs / 1000)) });
 
@@ -74,9 +84,9 @@ export function createAdmission({ concurrency = 64, queueLength = 1000, maxWaitM
       if (running < concurrency && waiting === 0) return Promise.resolve(slot());
       const queue = queues.get(key) ?? [];
       if (queue.length >= queueLength) {
-        return Promise.reject(refuse(`${queueLength} requests of pipeline "${key}" are waiting already`, estimateMs(waiting)));
+        return Promise.reject(refuse(`${queueLength} requests of pipeline "${key}" are waiting already`, estimateMs(key)));
       }
-      const estimate = estimateMs(waiting);
+      const estimate = estimateMs(key);
       if (estimate > maxWaitMs) return Promise.reject(refuse(`the wait for a slot would pass ${maxWaitMs / 1000} s`, estimate));
       return new Promise((resolve, reject) => {
         const waiter: Waiter = {
@@ -87,7 +97,7 @@ export function createAdmission({ concurrency = 64, queueLength = 1000, maxWaitM
             queue.splice(at, 1);
             if (!queue.length && queues.get(key) === queue) queues.delete(key);
             waiting--;
-            reject(refuse(`no slot came within ${maxWaitMs / 1000} s`, estimateMs(waiting)));
+            reject(refuse(`no slot came within ${maxWaitMs / 1000} s`, estimateMs(key)));
           }, maxWaitMs),
         };
         queue.push(waiter);

@@ -74,9 +74,11 @@ export function createCredentialService(deps: CredentialServiceDeps) {
     if (isDenial(problem)) {
       if (!pipeline || problem.code === 'rate_limited') return deps.tally.count(context.clientAddress, problem);
       try {
-        await rateLimiter.take(`${pipeline.name}\u0000refusals`, pipeline.rateLimit);
+        await rateLimiter.take(`${pipeline.name}#refusals`, pipeline.rateLimit);
       } catch (limited) {
-        return deps.tally.count(context.clientAddress, problemOf(limited));
+        const why = problemOf(limited);
+        if (why.code !== 'rate_limited') deps.logger?.warn({ err: why.message, requestId: context.requestId }, 'the refusal budget could not be counted; the refusal is counted per address');
+        return deps.tally.count(context.clientAddress, why);
       }
     }
     try {
@@ -126,6 +128,7 @@ export function createCredentialService(deps: CredentialServiceDeps) {
         },
         issuanceId: access.issuanceId,
         outcome: { expiresAt: access.expiresAt, kubeTokenJti: access.kubeTokenJti ?? null },
+        owner: deps.replica ?? null,
       })));
     } catch (err) {
       throw problemOf(err, 'the audit ledger could not be written; nothing was issued');
@@ -163,30 +166,9 @@ export function createCredentialService(deps: CredentialServiceDeps) {
   }
 
   /**
-   * The token is spent and the first write-ahead record made at once: on SQLite both commit in one
-   * transaction, on PostgreSQL side by side, so an issuance waits for one commit before it touches
-   * the cluster, not two. A token used before leaves a write-ahead record that is at once marked
-   * failed (nothing was created for it), and gives back what it took from the rate limit: a spent
-   * token costs its pipeline nothing, as when it was refused before the policy was asked.
-   */
-  async function spendWithWriteAhead(identity: CallerIdentity, plan: IssuancePlan, holder: string, giveBack: (() => void)[]): Promise<void> {
-    const id = plan.issuanceId;
-    const [spent, written] = await Promise.allSettled([authenticator.spend(identity), writeAhead(identity, plan, holder)]);
-    if (spent.status === 'fulfilled' && written.status === 'fulfilled') return;
-    const logged = (what: string) => (err: unknown) => deps.logger?.warn({ err: (err as Error).message, issuanceId: id }, what);
-    if (written.status === 'fulfilled') await store.issuances.markFailed(id, new Date()).catch(logged('a write-ahead record could not be marked failed; the reaper will'));
-    if (spent.status === 'fulfilled') {
-      await authenticator.release(identity).catch(logged('the token\'s jti could not be given back; the job needs a new token'));
-      throw (written as PromiseRejectedResult).reason;
-    }
-    const refusal = spent.reason as unknown;
-    if (refusal instanceof Problem && refusal.code === 'token_replayed') giveBack.forEach((give) => give());
-    throw refusal;
-  }
-
-  /**
-   * Issues for an authenticated identity: with `spend`, its token is spent here (see
-   * spendWithWriteAhead); without, it was spent already.
+   * Issues for an authenticated identity: with `spend`, its token is spent here, first of all that
+   * writes, so that a replayed token costs no record, no rate-limit count and no slot; without,
+   * it was spent already.
    */
   async function issueFor(identity: CallerIdentity, ask: CredentialAsk, clusters: string[] | undefined, context: RequestContext, options: { spend?: boolean } = {}): Promise<IssuedCredential> {
     // One snapshot of the policy for the whole request: a reload meanwhile changes the next one.
@@ -206,6 +188,10 @@ export function createCredentialService(deps: CredentialServiceDeps) {
         if (!evaluation.decision) throw evaluation.denial!;
         decisions.push(evaluation.decision);
       }
+      if (!holdsToken) {
+        await authenticator.spend(identity);
+        holdsToken = true;
+      }
       const giveBack: (() => void)[] = [];
       try {
         for (const name of new Set(decisions.map((d) => d.pipeline))) {
@@ -223,11 +209,7 @@ export function createCredentialService(deps: CredentialServiceDeps) {
       for (const decision of decisions) {
         const plan = engine.plan(decision, newIssuanceId());
         const holder = holderKey(current.pipelines.find((p) => p.name === decision.pipeline)!, identity);
-        if (holdsToken) await writeAhead(identity, plan, holder);
-        else {
-          await spendWithWriteAhead(identity, plan, holder, giveBack);
-          holdsToken = true;
-        }
+        await writeAhead(identity, plan, holder);
         written.push(plan);
         issued.push(await engine.issue(plan));
       }

@@ -20,8 +20,7 @@ export interface LeaseKeeperOptions {
  */
 export async function keepLease({ store, replica, logger, ttlMs = 10_000, everyMs = 3_000, onTick }: LeaseKeeperOptions) {
   let failing = false;
-  let running: Promise<void> | undefined;
-  const tick = async () => {
+  const renew = async () => {
     try {
       await store.leases.renew(replica, new Date(Date.now() + ttlMs));
       if (failing) logger?.info({ replica }, 'replica lease renewed again');
@@ -30,20 +29,31 @@ export async function keepLease({ store, replica, logger, ttlMs = 10_000, everyM
       // Logged once an outage: the store's own failures are logged where they happen.
       if (!failing) logger?.warn({ replica, err: (err as Error).message }, 'replica lease could not be renewed');
       failing = true;
-      return;
     }
-    await onTick?.().catch((err: unknown) => logger?.warn({ err: (err as Error).message }, 'healing abandoned issuances failed'));
   };
-  await tick();
-  const timer = setInterval(() => {
-    running ??= tick().finally(() => (running = undefined));
-  }, everyMs);
-  timer.unref();
+  // Renewal and healing keep time apart: healing can wait on an API server that does not answer,
+  // and a renewal that waited behind it would let this live replica's lease lapse.
+  const every = (work: () => Promise<unknown>) => {
+    let running = false;
+    const timer = setInterval(() => {
+      if (running) return;
+      running = true;
+      void work().finally(() => (running = false));
+    }, everyMs);
+    timer.unref();
+    return { timer, idle: async () => { while (running) await new Promise((resolve) => setTimeout(resolve, 10)); } };
+  };
+  await renew();
+  const renewing = every(renew);
+  const healing = every(async () => {
+    await onTick?.().catch((err: unknown) => logger?.warn({ err: (err as Error).message }, 'healing abandoned issuances failed'));
+  });
   return {
     /** Stops renewing and ends the lease at once: what is still pending is the others' to finish. */
     async stop(): Promise<void> {
-      clearInterval(timer);
-      await running;
+      clearInterval(renewing.timer);
+      clearInterval(healing.timer);
+      await renewing.idle();
       await store.leases.drop(replica).catch(() => {
         // The lease lapses by itself within its time.
       });

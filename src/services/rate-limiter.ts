@@ -12,7 +12,7 @@ export function createRateLimiter(windows: RateLimitStore, onGiveBackFailed: (er
     async take(key: string, limit: { requests: number; per: number }): Promise<() => void> {
       const taken = await windows.take(key, limit);
       if ('retryAfter' in taken) {
-        throw new Problem('rate_limited', `pipeline "${key.split('\u0000')[0]}" may ask for ${limit.requests} credentials per ${limit.per} s`, { retryAfter: taken.retryAfter });
+        throw new Problem('rate_limited', `pipeline "${key.split('#')[0]}" may ask for ${limit.requests} credentials per ${limit.per} s`, { retryAfter: taken.retryAfter });
       }
       return () => void taken.giveBack().catch(onGiveBackFailed);
     },

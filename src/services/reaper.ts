@@ -86,6 +86,9 @@ export function createReaper({ policy, kube, store, logger, auditRetentionMs = 0
    */
   async function heal(now: Date, report: ReapReport): Promise<void> {
     for (const issuance of await store.issuances.listStale(new Date(now.getTime() - GRACE_MS), 500, now)) {
+      // Claimed first: an issuance whose replica is alive after all can no longer be handed out,
+      // so nothing it hands out loses its objects under it.
+      if (!(await store.issuances.claim(issuance.id, issuance.owner).catch(() => false))) continue;
       await clean(issuance, report, () => store.issuances.markFailed(issuance.id, now), async () => {
         report.abandoned++;
         await store.audit.append({

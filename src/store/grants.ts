@@ -23,9 +23,9 @@ export function createGrantStore(db: Kysely<Database>, ledger: LedgerWithChanges
     commit: (grants) =>
       ledger
         .appendWith(grants.map((g) => g.record), async (trx) => {
-          for (const { issuanceId, outcome, record } of grants) {
+          for (const { issuanceId, outcome, record, owner } of grants) {
             if ((await suspended({ pipeline: record.pipeline ?? '', cluster: record.cluster ?? '' }, trx)).rows.length) throw new NotGranted();
-            if (!(await activate(issuanceId, outcome, trx))) throw new NotGranted();
+            if (!(await activate(issuanceId, outcome, owner, trx))) throw new NotGranted();
           }
         })
         .catch((err: unknown) => {

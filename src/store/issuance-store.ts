@@ -10,18 +10,20 @@ const issuanceCursor = z.tuple([z.literal('issuance'), z.number().int(), z.strin
 
 /**
  * Pending -> active, on `db` or in `trx`, one of its transactions: true when this call made the
- * move, false when the issuance is unknown or no longer pending.
+ * move, false when the issuance is unknown, no longer pending, or no longer its owner's (the
+ * reaper claimed it: its objects are being deleted).
  */
 export function prepareActivation(db: Kysely<Database>) {
-  const activate = preparedQuery<'id' | 'expiresAtMs' | 'kubeTokenJti'>(db, (param) =>
-    db
-      .updateTable('issuances')
-      .set({ state: 'active', expires_at_ms: param('expiresAtMs'), kube_token_jti: param('kubeTokenJti') })
-      .where('id', '=', param('id'))
-      .where('state', '=', 'pending'),
-  );
-  return async (id: string, outcome: IssuanceOutcome, trx?: Kysely<Database>) => {
-    const result = await activate({ id, expiresAtMs: outcome.expiresAt.getTime(), kubeTokenJti: outcome.kubeTokenJti }, trx);
+  const set = (param: (name: 'expiresAtMs' | 'kubeTokenJti' | 'id' | 'owner') => never) => db
+    .updateTable('issuances')
+    .set({ state: 'active', expires_at_ms: param('expiresAtMs'), kube_token_jti: param('kubeTokenJti') })
+    .where('id', '=', param('id'))
+    .where('state', '=', 'pending');
+  const owned = preparedQuery<'id' | 'expiresAtMs' | 'kubeTokenJti' | 'owner'>(db, (param) => set(param).where('owner', '=', param('owner')));
+  const unowned = preparedQuery<'id' | 'expiresAtMs' | 'kubeTokenJti' | 'owner'>(db, (param) => set(param).where('owner', 'is', null));
+  return async (id: string, outcome: IssuanceOutcome, owner: string | null, trx?: Kysely<Database>) => {
+    const values = { id, expiresAtMs: outcome.expiresAt.getTime(), kubeTokenJti: outcome.kubeTokenJti, owner };
+    const result = await (owner === null ? unowned(values, trx) : owned(values, trx));
     return Number(result.numAffectedRows) === 1;
   };
 }
@@ -68,7 +70,13 @@ export function createIssuanceStore(db: Kysely<Database>, writes: Writes): Issua
 
     createPending: (issuance) => insert(issuance, 'pending'),
 
-    activate: (id, outcome) => writes.statement((executor) => activate(id, outcome, executor)),
+    activate: (id, outcome) => writes.statement((executor) => activate(id, outcome, null, executor)),
+
+    claim: (id, owner) => writes.statement(async (executor) => {
+      const result = await executor.updateTable('issuances').set({ owner: '' }).where('id', '=', id).where('state', '=', 'pending')
+        .where((eb) => (owner === null ? eb('owner', 'is', null) : eb('owner', '=', owner))).executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    }),
 
     markFailed: (id, at) => leave('pending', id, { state: 'failed', expired_at_ms: at.getTime() }),
 

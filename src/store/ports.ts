@@ -114,6 +114,8 @@ export interface Grant {
   record: AuditRecordInput;
   issuanceId: string;
   outcome: IssuanceOutcome;
+  /** The replica that made the write-ahead record (null for none): the grant holds only while it still owns it. */
+  owner: string | null;
 }
 
 /** The tamper-evident audit ledger. `append` fails closed: no record, no credential. */
@@ -223,6 +225,11 @@ export interface IssuanceStore {
   listStale(before: Date, limit?: number, now?: Date): Promise<Issuance[]>;
   /** A pending issuance its replica could not undo: the reaper removes what is left at once. */
   release(id: string): Promise<boolean>;
+  /**
+   * Takes a stale pending issuance from `owner` (as listed), so that it can no longer become active
+   * while the reaper deletes its objects; false when it moved on meanwhile.
+   */
+  claim(id: string, owner: string | null): Promise<boolean>;
   get(id: string): Promise<Issuance | undefined>;
   /** Newest first (by `createdAt`). */
   list(filter: IssuanceFilter, page?: PageRequest): Promise<Page<Issuance>>;
