@@ -128,7 +128,8 @@ export async function underLoad(
   checks.push({
     invariant: `healed within the goal (${timing.goalS} s)`,
     held: healedS !== null && healedS <= timing.goalS,
-    detail: `credentials again ${serviceBackS ?? 'never'} s, refused requests' objects gone ${cleanS ?? 'not yet'} s after the fault's end`,
+    detail: `credentials again ${serviceBackS === null ? 'never' : `${serviceBackS} s after the fault's end`}; `
+      + `refused requests' objects ${cleanS === null ? `still there at ${timing.goalS} s` : `gone ${cleanS} s after it`}`,
   });
   const result: ScenarioResult = {
     id: scenario.id, title: scenario.title, done, checks, serviceBackS, cleanS,
