@@ -48,7 +48,7 @@ export async function main(): Promise<void> {
     ...(config.authFailuresPerMinute ? { authFailures: { burst: config.authFailuresPerMinute, perMinute: config.authFailuresPerMinute } } : { authFailures: { off: true } }),
   });
   const reaper = config.reaperIntervalSeconds > 0
-    ? createReaper({ policy, kube, store, logger, telemetry: metrics.telemetry, auditRetentionMs: config.auditRetentionSeconds * 1000, instance: config.instance })
+    ? createReaper({ policy, kube, store, logger, telemetry: metrics.telemetry, auditRetentionMs: config.auditRetentionSeconds * 1000, instance: config.instance, replica })
     : undefined;
   const stopReaper = reaper ? reaper.start(config.reaperIntervalSeconds * 1000) : () => {};
   const lease = await keepLease({ store, replica, logger, ...(reaper ? { onTick: () => reaper.healOnce() } : {}) });

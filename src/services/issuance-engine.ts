@@ -1,3 +1,4 @@
+import { Problem } from '../errors.ts';
 import { decodeJwt } from 'jose';
 import type { PolicyDecision } from '../policy/decide.ts';
 import { accessManifests, anchorManifest, DEFAULT_INSTANCE, durableTokenManifest, plannedObjects, serviceAccountOf, type IssuanceScope } from './issuance-objects.ts';
@@ -88,7 +89,14 @@ export function createIssuanceEngine(kube: KubeGateway, options: IssuanceEngineO
         const jti = jtiOf(token);
         return { issuanceId, cluster, namespace, serviceAccount, tokenKind: decision.tokenKind, token, expiresAt, warnings, objects, ...(jti ? { kubeTokenJti: jti } : {}) };
       } catch (err) {
-        const rolledBack = await deleteNewestFirst(kube, cluster, objects).then(() => true, () => false);
+        // Every object the plan names, not only those whose create was answered: a create the API
+        // server received but never answered (it hung past the deadline, or died after saving it)
+        // made one too. Deleting one that does not exist does nothing; a server that could not be
+        // reached at all received nothing.
+        const made = new Set(objects.map((o) => `${o.kind}/${o.namespace ?? ''}/${o.name}`));
+        const reached = !(err instanceof Problem && err.code === 'cluster_unreachable');
+        const unanswered = reached ? plan.objects.filter((o) => !made.has(`${o.kind}/${o.namespace ?? ''}/${o.name}`)) : [];
+        const rolledBack = await deleteNewestFirst(kube, cluster, [...objects, ...unanswered]).then(() => true, () => false);
         throw new IssuanceFailed(err, rolledBack);
       }
     },

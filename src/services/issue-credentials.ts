@@ -152,7 +152,7 @@ export function createCredentialService(deps: CredentialServiceDeps) {
     await Promise.all(written.map(async (plan, i) => {
       try {
         if (i < issuedCount) await engine.deleteAll(plan);
-        else if (!(failure instanceof IssuanceFailed && failure.rolledBack)) return;
+        else if (!(failure instanceof IssuanceFailed && failure.rolledBack)) throw new Error('its objects could not all be deleted', { cause: failure });
         await store.issuances.markFailed(plan.issuanceId, new Date());
       } catch (err) {
         // Still pending: released, so that the reaper retries at once rather than after a grace

@@ -24,6 +24,8 @@ export interface ReaperDeps {
   telemetry?: Telemetry;
   /** The installation (KUBEVEND_INSTANCE): the sweep looks at its objects only. */
   instance?: string;
+  /** This replica's id: its own pending issuances are never taken for abandoned by its own reaper. */
+  replica?: string;
 }
 
 /** A pending issuance older than this was abandoned by a process that died; younger ones may be under way. */
@@ -34,7 +36,7 @@ const GRACE_MS = 2 * 60_000;
  * labels, not in memory, so it picks up after a restart; every step is idempotent (state changes
  * succeed for one caller only, deletes of what is gone are no-ops), so several replicas may run it.
  */
-export function createReaper({ policy, kube, store, logger, auditRetentionMs = 0, telemetry = noTelemetry, instance = DEFAULT_INSTANCE }: ReaperDeps) {
+export function createReaper({ policy, kube, store, logger, auditRetentionMs = 0, telemetry = noTelemetry, instance = DEFAULT_INSTANCE, replica }: ReaperDeps) {
   const facts = (i: Issuance) => ({
     issuanceId: i.id, pipeline: i.pipeline, cluster: i.cluster, namespace: i.namespace,
     serviceAccount: i.serviceAccount, tokenKind: i.tokenKind, objects: i.objects,
@@ -85,7 +87,7 @@ export function createReaper({ policy, kube, store, logger, auditRetentionMs = 0
    * few seconds, so that what a dead replica left goes within seconds rather than minutes.
    */
   async function heal(now: Date, report: ReapReport): Promise<void> {
-    for (const issuance of await store.issuances.listStale(new Date(now.getTime() - GRACE_MS), 500, now)) {
+    for (const issuance of await store.issuances.listStale(new Date(now.getTime() - GRACE_MS), 500, now, replica)) {
       // Claimed first: an issuance whose replica is alive after all can no longer be handed out,
       // so nothing it hands out loses its objects under it.
       if (!(await store.issuances.claim(issuance.id, issuance.owner).catch(() => false))) continue;

@@ -80,11 +80,13 @@ export function createIssuanceStore(db: Kysely<Database>, writes: Writes): Issua
 
     markFailed: (id, at) => leave('pending', id, { state: 'failed', expired_at_ms: at.getTime() }),
 
-    async listStale(before, limit = 100, now = new Date()) {
+    async listStale(before, limit = 100, now = new Date(), self) {
       const rows = await db
         .selectFrom('issuances')
         .selectAll()
         .where('state', '=', 'pending')
+        // A replica does not heal what it is issuing itself, even when its lease lapsed meanwhile.
+        .$if(self !== undefined, (q) => q.where((eb) => eb.or([eb('owner', 'is', null), eb('owner', '!=', self!)])))
         .where((eb) => eb.or([
           eb('created_at_ms', '<', before.getTime()),
           eb('owner', '=', ''),

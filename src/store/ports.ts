@@ -222,7 +222,7 @@ export interface IssuanceStore {
    * (`release`), those whose replica's lease lapsed at or before `now` (it died), and any created
    * before `before` (a replica that keeps no lease).
    */
-  listStale(before: Date, limit?: number, now?: Date): Promise<Issuance[]>;
+  listStale(before: Date, limit?: number, now?: Date, self?: string): Promise<Issuance[]>;
   /** A pending issuance its replica could not undo: the reaper removes what is left at once. */
   release(id: string): Promise<boolean>;
   /**
