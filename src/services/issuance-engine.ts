@@ -62,9 +62,12 @@ export function createIssuanceEngine(kube: KubeGateway, options: IssuanceEngineO
       const { decision, scope, issuanceId } = plan;
       const { cluster, namespace } = decision;
       const objects: ObjectRef[] = [];
+      let attempting: ObjectRef | undefined;
       const create = async (manifest: KubeManifest) => {
-        const created = await kube.create(cluster, manifest);
         const { name, namespace: ns } = manifest.metadata;
+        attempting = { kind: manifest.kind, name, ...(ns ? { namespace: ns } : {}) };
+        const created = await kube.create(cluster, manifest);
+        attempting = undefined;
         objects.push({ kind: manifest.kind, name, uid: created.uid, ...(ns ? { namespace: ns } : {}) });
         return { name, ...created };
       };
@@ -89,13 +92,9 @@ export function createIssuanceEngine(kube: KubeGateway, options: IssuanceEngineO
         const jti = jtiOf(token);
         return { issuanceId, cluster, namespace, serviceAccount, tokenKind: decision.tokenKind, token, expiresAt, warnings, objects, ...(jti ? { kubeTokenJti: jti } : {}) };
       } catch (err) {
-        // Every object the plan names, not only those whose create was answered: a create the API
-        // server received but never answered (it hung past the deadline, or died after saving it)
-        // made one too. Deleting one that does not exist does nothing; a server that could not be
-        // reached at all received nothing.
-        const made = new Set(objects.map((o) => `${o.kind}/${o.namespace ?? ''}/${o.name}`));
-        const reached = !(err instanceof Problem && err.code === 'cluster_unreachable');
-        const unanswered = reached ? plan.objects.filter((o) => !made.has(`${o.kind}/${o.namespace ?? ''}/${o.name}`)) : [];
+        // The object whose create got no clear answer too: the API server may have made it (it hung
+        // past the deadline, or died after saving it). Deleting one that does not exist does nothing.
+        const unanswered = attempting && mayHaveBeenMade(err) ? [attempting] : [];
         const rolledBack = await deleteNewestFirst(kube, cluster, [...objects, ...unanswered]).then(() => true, () => false);
         throw new IssuanceFailed(err, rolledBack);
       }
@@ -128,6 +127,18 @@ export class IssuanceFailed extends Error {
     this.rolledBack = rolledBack;
     this.name = 'IssuanceFailed';
   }
+}
+
+/**
+ * Whether a create that failed may still have made its object: no answer came (a timeout, a
+ * connection cut mid-request) or the server failed itself; a refusal, or a connection that never
+ * opened, made nothing.
+ */
+function mayHaveBeenMade(err: unknown): boolean {
+  if (!(err instanceof Problem)) return true;
+  if (err.code === 'kube_timeout' || err.code === 'kube_error') return true;
+  const cause = (err.cause as { code?: unknown } | undefined)?.code;
+  return err.code === 'cluster_unreachable' && (cause === 'ECONNRESET' || cause === 'UND_ERR_SOCKET');
 }
 
 /** Deletes objects newest first: the token and bindings before what they point at, the anchor last. */
