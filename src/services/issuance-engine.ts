@@ -92,10 +92,12 @@ export function createIssuanceEngine(kube: KubeGateway, options: IssuanceEngineO
         const jti = jtiOf(token);
         return { issuanceId, cluster, namespace, serviceAccount, tokenKind: decision.tokenKind, token, expiresAt, warnings, objects, ...(jti ? { kubeTokenJti: jti } : {}) };
       } catch (err) {
-        // The object whose create got no clear answer too: the API server may have made it (it hung
-        // past the deadline, or died after saving it). Deleting one that does not exist does nothing.
-        const unanswered = attempting && mayHaveBeenMade(err) ? [attempting] : [];
-        const rolledBack = await deleteNewestFirst(kube, cluster, [...objects, ...unanswered]).then(() => true, () => false);
+        // A create that got no clear answer may have made its object (the server hung past the
+        // deadline, or died after saving it): that is not rolled back here, where the caller waits,
+        // but left to the reaper, which the record names it to, once the server answers again.
+        const unanswered = attempting !== undefined && mayHaveBeenMade(err);
+        const deleted = await deleteNewestFirst(kube, cluster, objects).then(() => true, () => false);
+        const rolledBack = deleted && !unanswered;
         throw new IssuanceFailed(err, rolledBack);
       }
     },
