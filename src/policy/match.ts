@@ -40,8 +40,8 @@ export function valueMatches(pattern: string, value: string): boolean {
   return pattern.includes('*') ? globToRegExp(pattern).test(value) : pattern === value;
 }
 
-/** A claim's value as a string, or, for array claims (groups), each element. */
-function claimValues(value: unknown): string[] | undefined {
+/** A claim's value as a string, or, for array claims (groups), each element; the index reads claims the same way. */
+export function claimValues(value: unknown): string[] | undefined {
   if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return [String(value)];
   if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value as string[];
   return undefined;

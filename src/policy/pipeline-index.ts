@@ -1,4 +1,5 @@
 import type { PipelinePolicy } from './schema.ts';
+import { claimValues } from './match.ts';
 
 // Which pipelines a request's claims could match, without trying every pipeline of a large policy.
 // Each pipeline is filed under one claim of its `match`: by each exact value, or by the literal
@@ -67,13 +68,6 @@ export function pipelineIndexOf(pipelines: PipelinePolicy[]): PipelineIndex {
   return index;
 }
 
-/** A claim's value as the matchers compare it: a scalar as a string, or each element of a string array. */
-function claimValues(value: unknown): string[] {
-  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return [String(value)];
-  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value as string[];
-  return [];
-}
-
 /**
  * Positions of the pipelines of this issuer whose `match` these claims could satisfy, ascending
  * (file order). Every pipeline that does match is among them.
@@ -83,7 +77,7 @@ export function candidatePositions(index: PipelineIndex, issuer: string, claims:
   if (!entries) return [];
   const found: number[][] = entries.always.length ? [entries.always] : [];
   for (const [claim, byValue] of entries.byClaim) {
-    for (const value of claimValues(claims[claim])) {
+    for (const value of claimValues(claims[claim]) ?? []) {
       const exact = byValue.exact.get(value);
       if (exact) found.push(exact);
       for (const length of byValue.prefixLengths) {

@@ -105,9 +105,6 @@ export function createAdmission({ concurrency = 64, queueLength = 1000, maxWaitM
         waiting++;
       });
     },
-
-    /** What is running and waiting now, for metrics and tests. */
-    state: () => ({ running, waiting, pipelines: queues.size }),
   };
 }
 

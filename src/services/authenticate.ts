@@ -1,5 +1,6 @@
 import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
 import { Problem, problemOf } from '../errors.ts';
+import { holdsNul } from '../input.ts';
 import { IssuerUnavailableError } from '../policy/issuer-keys.ts';
 import type { Identity } from '../policy/decide.ts';
 import type { LoadedIssuer, PolicySource } from '../policy/load.ts';
@@ -110,7 +111,7 @@ export type Authenticator = ReturnType<typeof createAuthenticator>;
 
 // An empty signature is left to jose, which names its `alg: none` for what it is.
 /** Throws when the token's acceptance (exp plus the leeway) has ended since it was verified. */
-export function assertUnexpired(identity: CallerIdentity, now = Date.now()): void {
+function assertUnexpired(identity: CallerIdentity, now = Date.now()): void {
   if (now > identity.replayUntil.getTime()) throw new Problem('token_expired', 'the token\'s "exp" has passed');
 }
 
@@ -137,13 +138,6 @@ function checkClaims(payload: JWTPayload, issuer: LoadedIssuer): void {
     throw new Problem('claim_invalid', 'the token\'s "iat" is in the future');
   }
   if (payload.exp! > now + MAX_LIFETIME_SECONDS) throw new Problem('claim_invalid', 'the token\'s "exp" is further away than any CI token lives');
-}
-
-/** No CI system signs a NUL into a claim, and neither ledger nor PostgreSQL can keep one. */
-function holdsNul(value: unknown, depth = 0): boolean {
-  if (typeof value === 'string') return value.includes('\u0000');
-  if (depth > 32 || value === null || typeof value !== 'object') return false;
-  return Object.entries(value).some(([k, v]) => k.includes('\u0000') || holdsNul(v, depth + 1));
 }
 
 function verifyWith(issuer: LoadedIssuer, token: string) {
