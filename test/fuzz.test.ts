@@ -215,6 +215,9 @@ describe('kubevend under generated input', () => {
     'GET /v1/audit': fc.tuple(queries(auditQuery), fc.option(fc.constantFrom('application/x-ndjson', 'application/json', '*/*', 'text/html'), { nil: undefined }))
       .map(([q, accept]) => ({ method: 'GET', url: `/v1/audit${q}`, body: undefined, ...(accept ? { accept } : {}) })),
     'GET /v1/audit/verify': queries([]).map((q) => ({ method: 'GET', url: `/v1/audit/verify${q}`, body: undefined })),
+    'GET /v1/suspensions': queries([]).map((q) => ({ method: 'GET', url: `/v1/suspensions${q}`, body: undefined })),
+    'DELETE /v1/suspensions/{pipeline}': fc.tuple(idTexts, queries(['cluster']), noBody)
+      .map(([pipeline, q, body]) => ({ method: 'DELETE', url: `/v1/suspensions/${pipeline}${q}`, body })),
   };
 
   const requests = (route: fc.Arbitrary<Omit<RequestPlan, 'auth'>>): fc.Arbitrary<RequestPlan> =>
