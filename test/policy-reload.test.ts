@@ -1,6 +1,8 @@
 import { mkdir, rename, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { parsePolicy, PolicyError } from '../src/policy/load.ts';
+import { watchPolicyFile } from '../src/policy/watch.ts';
 import { stringify } from 'yaml';
 import { createTestIssuer, githubClaims, type TestIssuer } from './helpers/ci-issuer.ts';
 import { scratchDir, startKubevend, type Kubevend } from './helpers/kubevend.ts';
@@ -76,6 +78,41 @@ describe('policy hot reload', () => {
     });
   });
 
+  describe('a large file', () => {
+    it('when the file changes again while a reload is under way, then the newest file ends up in force', async () => {
+      const file = join(scratch.dir, 'racing.yaml');
+      // Many pipelines, so that a reload takes long enough for the next write to land during it.
+      const large = (repository: string) => {
+        const policy = policyFor(repository);
+        const filler = Array.from({ length: 5000 }, (_, i) => ({ ...policy.pipelines[0]!, name: `filler-${i}`, match: { repository: `acme/filler-${i}` } }));
+        return stringify({ ...policy, pipelines: [...policy.pipelines, ...filler] });
+      };
+      const texts = Object.fromEntries(['first', 'second', 'third', 'fourth', 'fifth'].map((n) => [n, large(`acme/${n}`)]));
+      await writeFile(file, texts.first!);
+      const watcher = await watchPolicyFile(file);
+      const served = () => Promise.resolve(String(watcher.current().pipelines[0]!.match.repository));
+      try {
+        const first = watcher.reload();
+        // Past its read of the file, into its parsing, which yields between its steps.
+        await new Promise((r) => setTimeout(r, 30));
+        await writeFile(file, texts.second!);
+        // Asked while the first reload runs: it answers once the file as it is now is in force.
+        const second = watcher.reload();
+        expect(await first).toBe(true);
+        expect(await second).toBe(true);
+        expect(await served()).toBe('acme/second');
+        // And through the file's own events, each write landing while the last one's reload runs.
+        for (const n of ['third', 'fourth', 'fifth']) {
+          await writeFile(file, texts[n]!);
+          await new Promise((r) => setTimeout(r, 250));
+        }
+        expect(await until(served, (r) => r === 'acme/fifth', 15_000)).toBe('acme/fifth');
+      } finally {
+        watcher.close();
+      }
+    });
+  });
+
   describe('a mounted ConfigMap', () => {
     it('when the ConfigMap swaps its ..data symlink, then the new policy decides', async () => {
       // The layout the kubelet writes: policy.yaml -> ..data/policy.yaml, ..data -> ..<timestamp>.
@@ -97,5 +134,31 @@ describe('policy hot reload', () => {
         await watched.close();
       }
     });
+  });
+
+  it('when the file nests aliases to blow up its size, then it is refused at once, naming the cause', async () => {
+    // The "billion laughs" of YAML: ten levels of ten aliases each, 10^10 nodes once expanded.
+    const levels = Array.from({ length: 10 }, (_, i) => `l${i + 1}: &l${i + 1} [${Array(10).fill(`*l${i}`).join(', ')}]`);
+    const text = `l0: &l0 ["lol"]\n${levels.join('\n')}\n`;
+    const started = Date.now();
+    const refused = await parsePolicy('bomb.yaml', text).catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(PolicyError);
+    expect((refused as Error).message).toMatch(/^bomb\.yaml: not valid YAML: its aliases expand/);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('when an alias repeats a block a few times, as operators write them, then the policy loads', async () => {
+    const text = [
+      'issuers: [{ name: ci, issuer: "https://ci.example.com", audiences: [kubevend], jwksUri: "https://ci.example.com/jwks" }]',
+      'clusters: [{ name: local, kubeconfig: kc.yaml }]',
+      'grant: &grant { cluster: local, namespace: web, serviceAccount: deployer }',
+      'pipelines:',
+      '  - { name: a, issuer: ci, match: { repository: acme/a }, grants: [*grant] }',
+      '  - { name: b, issuer: ci, match: { repository: acme/b }, grants: [*grant] }',
+    ].join('\n');
+    const refused = await parsePolicy('anchors.yaml', text).catch((err: unknown) => err);
+    // Only the unknown top-level key is refused: the aliases themselves are accepted.
+    expect((refused as Error).message).toMatch(/grant/);
+    expect((refused as Error).message).not.toMatch(/aliases/);
   });
 });

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { parse } from 'yaml';
+import { CORE_SCHEMA, load } from 'js-yaml';
 import { issuerKey, RemoteKeyCache, type VerificationKey } from './issuer-keys.ts';
 import { nameGuardProblems } from './name-guards.ts';
 import { pipelineIndexOf } from './pipeline-index.ts';
@@ -34,13 +34,56 @@ export async function loadPolicyFile(file: string, keys = new RemoteKeyCache(), 
   return parsePolicy(file, await readOrFail(file, file), keys, options);
 }
 
-export async function parsePolicy(file: string, text: string, keys = new RemoteKeyCache(), options: LoadOptions = {}): Promise<LoadedPolicy> {
+/**
+ * Aliases resolve to one shared object, and everything after the parser (validation, guards) walks
+ * the expanded tree: a few nested aliases would make that walk exponential, so the expanded size is
+ * bounded relative to the file's own.
+ */
+const MAX_ALIAS_EXPANSION = 10;
+
+/** The YAML of a policy file as plain data (YAML 1.2 core schema: no tags beyond it, no merge keys). */
+export function readPolicyYaml(file: string, text: string): unknown {
   let raw: unknown;
   try {
-    raw = parse(text);
+    // js-yaml rather than the `yaml` package: it parses a 10,000-pipeline file (3 MB) ten times
+    // faster (0.1 to 0.4 s against 1.4 to 8 s, bench scenario 7), the bulk of a hot reload.
+    raw = load(text, { filename: file, schema: CORE_SCHEMA });
   } catch (err) {
     throw new PolicyError(`${file}: not valid YAML: ${(err as Error).message}`);
   }
+  const { unique, expanded } = treeSize(raw);
+  if (expanded > MAX_ALIAS_EXPANSION * unique + 1000) {
+    throw new PolicyError(`${file}: not valid YAML: its aliases expand ${unique} nodes to ${expanded}; write the repeated parts out`);
+  }
+  return raw;
+}
+
+/** Nodes of a parsed document, once each and as its aliases expand them; linear in the unique ones. */
+function treeSize(root: unknown): { unique: number; expanded: number } {
+  const sizes = new Map<object, number>();
+  let unique = 1;
+  const visit = (node: unknown): number => {
+    if (node === null || typeof node !== 'object') return 1;
+    const known = sizes.get(node);
+    if (known !== undefined) return known;
+    sizes.set(node, 1); // YAML's aliases cannot make a cycle, but one would end here rather than loop
+    let size = 1;
+    for (const child of Object.values(node)) {
+      if (child === null || typeof child !== 'object' || !sizes.has(child)) unique++;
+      size += visit(child);
+    }
+    sizes.set(node, size);
+    return size;
+  };
+  return { expanded: visit(root), unique };
+}
+
+/** Lets queued work run between the steps of a large load, so that one reload is not one long stall. */
+const yieldToOthers = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+export async function parsePolicy(file: string, text: string, keys = new RemoteKeyCache(), options: LoadOptions = {}): Promise<LoadedPolicy> {
+  const raw = readPolicyYaml(file, text);
+  await yieldToOthers();
   const parsed = policySchema.safeParse(raw);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.length ? i.path.join('.') : '(top level)'}: ${i.message}`);
@@ -51,6 +94,7 @@ export async function parsePolicy(file: string, text: string, keys = new RemoteK
   if (options.ownNamespace && !policy.protectedNamespaces.includes(options.ownNamespace)) {
     policy.protectedNamespaces = [...policy.protectedNamespaces, options.ownNamespace];
   }
+  await yieldToOthers();
   const unsound = nameGuardProblems(policy);
   if (unsound.length) throw new PolicyError(`${file}: invalid policy:\n${unsound.map((p) => `  ${p}`).join('\n')}`);
   const issuers = await Promise.all(
@@ -71,6 +115,7 @@ export async function parsePolicy(file: string, text: string, keys = new RemoteK
     }),
   );
   // Built here, with the rest of the load, rather than by the first request that decides.
+  await yieldToOthers();
   pipelineIndexOf(policy.pipelines);
   return {
     ...policy,

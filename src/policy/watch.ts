@@ -64,10 +64,16 @@ export async function watchPolicyFile(
     }
   }
 
-  const reload = () => {
-    // One reload at a time; a change during a reload is picked up by the next event.
-    reloading ??= reloadNow().finally(() => (reloading = undefined));
-    return reloading;
+  let again: Promise<boolean> | undefined;
+  const reload = (): Promise<boolean> => {
+    if (!reloading) return (reloading = reloadNow().finally(() => (reloading = undefined)));
+    // One reload at a time; a change during one may have come after it read the file, so read it
+    // once more when it ends (however many changes came meanwhile).
+    again ??= reloading.then(() => {
+      again = undefined;
+      return reload();
+    });
+    return again;
   };
 
   let timer: NodeJS.Timeout | undefined;
