@@ -8,7 +8,7 @@ import { createNamespace, createViewerServiceAccount, deleteNamespaces } from '.
 import { scratchDir } from './helpers/kubevend.ts';
 import { startServer, type ServerProcess } from './helpers/server-process.ts';
 import { engines, type FreshDatabase } from './helpers/store.ts';
-import { createKubevendClient } from '../src/client/index.ts';
+import { createKubevendClient, issueCredential } from '../src/client/index.ts';
 
 // Two kubevend processes sharing one PostgreSQL agree on replays, revocations, rate limits and
 // suspensions.
@@ -75,7 +75,7 @@ describe('two replicas on one PostgreSQL', () => {
   });
 
   it('when one replica revokes a credential, then the other sees it revoked', async () => {
-    const { data: issued } = await clientOf(urlA, aJob).POST('/v1/credentials', { body: {} });
+    const { data: issued } = await issueCredential(clientOf(urlA, aJob), {});
     expect(issued?.issuanceId).toBeDefined();
     const revoked = await clientOf(urlA, aJob).DELETE('/v1/issuances/{id}', { params: { path: { id: issued!.issuanceId } } });
     expect(revoked.data?.state).toBe('revoked');

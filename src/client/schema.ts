@@ -421,6 +421,21 @@ export interface components {
                 warnings: string[];
             }[];
         };
+        ExecCredential: {
+            /** @constant */
+            apiVersion: "client.authentication.k8s.io/v1";
+            /** @constant */
+            kind: "ExecCredential";
+            status: {
+                /** @description The Kubernetes bearer token */
+                token: string;
+                /**
+                 * Format: date-time
+                 * @description When the token expires; kubectl runs the plugin again after it
+                 */
+                expirationTimestamp: string;
+            };
+        };
         Explanation: {
             /** @enum {string} */
             decision: "granted" | "denied";
@@ -713,13 +728,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The credential */
+            /** @description The credential, in the `format` asked: `json` the envelope, `exec-credential` an ExecCredential (both JSON, told apart by `kind`), `kubeconfig` (or `Accept: application/yaml`) the bare kubeconfig, `env` NAME=value lines */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CredentialEnvelope"];
+                    "application/json": components["schemas"]["CredentialEnvelope"] | components["schemas"]["ExecCredential"];
                     "application/yaml": string;
                     "text/plain": string;
                 };
@@ -929,13 +944,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The credential */
+            /** @description The credential, in the `format` asked: `json` the envelope, `exec-credential` an ExecCredential (both JSON, told apart by `kind`), `kubeconfig` (or `Accept: application/yaml`) the bare kubeconfig, `env` NAME=value lines */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CredentialEnvelope"];
+                    "application/json": components["schemas"]["CredentialEnvelope"] | components["schemas"]["ExecCredential"];
                     "application/yaml": string;
                     "text/plain": string;
                 };

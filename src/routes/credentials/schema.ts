@@ -37,12 +37,27 @@ export const credentialEnvelopeSchema = z
   })
   .meta({ id: 'CredentialEnvelope' });
 
-/** The 201 of every route that hands out a credential. */
+/** What `format: exec-credential` answers: the output of a kubectl exec credential plugin. */
+export const execCredentialSchema = z
+  .object({
+    apiVersion: z.literal('client.authentication.k8s.io/v1'),
+    kind: z.literal('ExecCredential'),
+    status: z.object({
+      token: z.string().describe('The Kubernetes bearer token'),
+      expirationTimestamp: z.iso.datetime().describe('When the token expires; kubectl runs the plugin again after it'),
+    }),
+  })
+  .meta({ id: 'ExecCredential' });
+
+/**
+ * The 201 of every route that hands out a credential. The body's `format` picks the answer, so
+ * JSON is the envelope or an ExecCredential: their `kind` tells them apart.
+ */
 export const credentialResponse = {
-  description: 'The credential',
+  description: 'The credential, in the `format` asked: `json` the envelope, `exec-credential` an ExecCredential (both JSON, told apart by `kind`), `kubeconfig` (or `Accept: application/yaml`) the bare kubeconfig, `env` NAME=value lines',
   content: {
-    'application/json': { schema: credentialEnvelopeSchema },
-    'application/yaml': { schema: z.string().describe('The bare kubeconfig') },
-    'text/plain': { schema: z.string().describe('format env: NAME=value lines') },
+    'application/json': { schema: z.union([credentialEnvelopeSchema, execCredentialSchema]) },
+    'application/yaml': { schema: z.string().describe('format kubeconfig: the bare kubeconfig') },
+    'text/plain': { schema: z.string().regex(/^([A-Z][A-Z0-9_]*=[^\n]*\n)+$/).describe('format env: NAME=value lines') },
   },
 };
