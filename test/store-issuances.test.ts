@@ -57,6 +57,26 @@ describe.each(engines)('IssuanceStore on $name', (engine) => {
     expect(await t.store.grants.commit([{ record: grantedRecord({ issuanceId: live.id }), issuanceId: live.id, outcome, owner: 'replica-b' }])).toHaveLength(1);
   });
 
+  it('when replicas\' leases lapsed long ago, then pruning forgets them, except one whose pending issuance still needs healing', async () => {
+    const [gone, recent, busy] = ['gone', 'recent', 'busy'].map((n) => `${n}-${randomUUID()}`) as [string, string, string];
+    const hoursAgo = (h: number) => new Date(Date.now() - h * 60 * minute);
+    await t.store.leases.renew(gone, hoursAgo(2));
+    await t.store.leases.renew(recent, new Date(Date.now() - minute));
+    await t.store.leases.renew(busy, hoursAgo(2));
+    const pending = issuance({ kubeTokenJti: null, owner: busy });
+    await t.store.issuances.createPending(pending);
+    const pruned = await t.store.leases.prune(hoursAgo(1));
+    // Other tests' leases share this store, but none lapsed an hour ago without a pending issuance.
+    expect(pruned).toBe(1);
+    expect(await t.store.leases.prune(hoursAgo(1))).toBe(0);
+    // The busy replica's lease is still there, so its issuance is still found as its replica's lapsed.
+    expect((await t.store.issuances.listStale(new Date(0), 500, new Date())).map((i) => i.id)).toContain(pending.id);
+    // Once healed, its lease goes too; the recent one stays until it is an hour old.
+    await t.store.issuances.markFailed(pending.id, new Date());
+    expect(await t.store.leases.prune(hoursAgo(1))).toBe(1);
+    expect(await t.store.leases.prune(new Date())).toBeGreaterThanOrEqual(1);
+  });
+
   it('when a pending issuance is activated, then it is active with the cluster\'s expiry and jti, and cannot be failed', async () => {
     const input = issuance({ kubeTokenJti: null });
     expect((await t.store.issuances.createPending(input)).state).toBe('pending');

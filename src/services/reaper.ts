@@ -30,6 +30,8 @@ export interface ReaperDeps {
 
 /** A pending issuance older than this was abandoned by a process that died; younger ones may be under way. */
 const GRACE_MS = 2 * 60_000;
+/** How long a lapsed replica lease is kept (see LeaseStore.prune). */
+const LEASE_KEEP_MS = 60 * 60_000;
 
 /**
  * Removes what has expired and what was left behind. Its state lives in the store and the cluster
@@ -131,6 +133,8 @@ export function createReaper({ policy, kube, store, logger, auditRetentionMs = 0
       }
       report.replayPruned = await store.replay.pruneReplay(now);
       await store.rateLimits.prune(now);
+      // An hour on, a lapsed lease no longer tells healing anything the grace does not.
+      await store.leases.prune(new Date(now.getTime() - LEASE_KEEP_MS));
       if (auditRetentionMs > 0) report.auditPruned = await store.audit.prune(new Date(now.getTime() - auditRetentionMs));
       telemetry.reaperRun(report.errors ? 'error' : 'ok', report);
       return report;

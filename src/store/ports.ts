@@ -254,6 +254,11 @@ export interface LeaseStore {
   renew(replica: string, until: Date): Promise<void>;
   /** Ends the lease at once (a replica that stops), so that others need not wait for it to lapse. */
   drop(replica: string): Promise<void>;
+  /**
+   * Forgets leases that lapsed before `before` and whose replica owns no pending issuance: replicas
+   * get a new name each start, so without this the table grows by one row a start. Returns how many.
+   */
+  prune(before: Date): Promise<number>;
 }
 
 /** Handing out: the transaction that makes issuances active and records them. */
