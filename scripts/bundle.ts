@@ -63,7 +63,32 @@ export async function bundle(outDir: string, entries: string[] = serverEntries, 
   });
 }
 
+/** The `kubevend` command (the package's bin): one file, run by Node alone. */
+export const cliFile = join(root, 'dist', 'kubevend.js');
+
+/**
+ * Builds the `kubevend` command into one file that imports only Node's own modules: a CI job runs
+ * it without installing the server's dependencies, and it starts without loading them. Refuses to
+ * build when the command's sources import a package.
+ */
+export async function bundleCli(outFile = cliFile, entry = join(root, 'src', 'cli', 'kubevend', 'main.ts')): Promise<void> {
+  await build({
+    input: entry,
+    platform: 'node',
+    cwd: root,
+    logLevel: 'warn',
+    external: (id) => {
+      if (id.startsWith('.') || id.startsWith('/') || id.startsWith('\0')) return false;
+      if (id.startsWith('node:')) return true;
+      throw new Error(`the kubevend command imports ${id}; it may import only Node's own modules`);
+    },
+    output: { file: outFile, format: 'esm', codeSplitting: false, minify: false },
+  });
+}
+
 if (import.meta.main) {
   await bundle(serverDir);
   process.stdout.write(`built ${relative(root, join(serverDir, 'server.js'))}\n`);
+  await bundleCli();
+  process.stdout.write(`built ${relative(root, cliFile)}\n`);
 }

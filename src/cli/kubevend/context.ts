@@ -1,0 +1,8 @@
+/** What a command sees of the world: its environment and its two streams. */
+export interface CommandContext {
+  env: NodeJS.ProcessEnv;
+  /** Standard output: only what the caller asked for as output (and GitHub's workflow commands). */
+  stdout: (text: string) => void;
+  /** One line on standard error, prefixed with the command's name; never a secret. */
+  say: (line: string) => void;
+}

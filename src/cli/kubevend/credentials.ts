@@ -1,0 +1,154 @@
+import { dirname, join, resolve } from 'node:path';
+import { ciSurface, identityTokens } from './ci.ts';
+import type { CommandContext } from './context.ts';
+import { CliError } from './exit.ts';
+import { writePrivateFile } from './files.ts';
+import { durationMs, parseFlags, serviceFlags, serviceOf, tokenChoiceOf, tokenFlags } from './options.ts';
+import { callService } from './service.ts';
+import { jobDir, saveState, stateFileIn } from './state.ts';
+
+const formats = ['kubeconfig', 'env', 'exec-credential'] as const;
+type Format = (typeof formats)[number];
+
+/** The flags that narrow the grant, as the request body's fields do. */
+export const askFlags = {
+  cluster: { type: 'string', multiple: true },
+  namespace: { type: 'string' },
+  'service-account': { type: 'string' },
+  ttl: { type: 'string' },
+  kind: { type: 'string' },
+} as const;
+
+const credentialFlags = {
+  ...serviceFlags,
+  ...tokenFlags,
+  ...askFlags,
+  format: { type: 'string' },
+  file: { type: 'string' },
+  dotenv: { type: 'string' },
+} as const;
+
+/** The request body's narrowing of the grant, from the flags. */
+export function askOf(values: { cluster?: string[] | undefined; namespace?: string | undefined; 'service-account'?: string | undefined; ttl?: string | undefined; kind?: string | undefined }) {
+  const clusters = values.cluster ?? [];
+  if (values.kind && values.kind !== 'short-lived' && values.kind !== 'durable') throw new CliError('usage', '--kind is short-lived or durable');
+  return {
+    ...(clusters.length === 1 ? { cluster: clusters[0] } : clusters.length > 1 ? { clusters } : {}),
+    ...(values.namespace ? { namespace: values.namespace } : {}),
+    ...(values['service-account'] ? { serviceAccount: values['service-account'] } : {}),
+    ...(values.ttl ? { ttlSeconds: Math.round(durationMs(values.ttl, 'ttl') / 1000) } : {}),
+    ...(values.kind ? { kind: values.kind } : {}),
+  };
+}
+
+interface Envelope {
+  pipeline: string;
+  kubeconfig: string;
+  expiresAt: string;
+  issuances: { issuanceId: string; cluster: string; namespace: string; serviceAccount: string; expiresAt: string }[];
+}
+
+/** `kubevend credentials`: vends a credential for this CI job and hands it to the job's later steps. */
+export async function credentialsCommand(args: string[], ctx: CommandContext): Promise<void> {
+  const { values } = parseFlags(args, credentialFlags);
+  const format = (values.format ?? 'kubeconfig') as Format;
+  if (!formats.includes(format)) throw new CliError('usage', `--format is one of ${formats.join(', ')}`);
+  const ask = askOf(values);
+  if (format === 'exec-credential' && 'clusters' in ask) throw new CliError('usage', 'an ExecCredential holds one cluster\'s token: name one --cluster');
+  const service = serviceOf(values, ctx.env, ctx.say);
+  const ci = ciSurface(ctx.env, ctx.stdout, values.dotenv);
+  const tokens = identityTokens(tokenChoiceOf(values, ctx.env), ctx.env, ci.mask);
+
+  // kubeconfig is asked for as the JSON envelope, which also names the issuances to revoke.
+  const response = await callService(service, {
+    method: 'POST', path: '/v1/credentials', token: () => tokens.next(),
+    body: { ...ask, format: format === 'kubeconfig' ? 'json' : format },
+  });
+  const text = await response.text();
+  const issued = readAnswer(format, text);
+  for (const secret of issued.secrets) ci.mask(secret);
+
+  const dir = values.file && values.file !== '-' ? dirname(resolve(values.file)) : await jobDir(ctx.env);
+  const file = values.file === '-' ? '-' : resolve(values.file ?? join(dir, defaultName[format]));
+  if (file === '-') ctx.stdout(issued.content);
+  else await writePrivateFile(file, issued.content);
+
+  const stateFile = stateFileIn(dir);
+  if (issued.issuances.length) await saveState(stateFile, { url: service.url, issuances: issued.issuances, ...(issued.expiresAt ? { expiresAt: issued.expiresAt } : {}) });
+  if (file !== '-' && format === 'kubeconfig') await ci.exportVariable('KUBECONFIG', file);
+  if (format === 'env' && ci.system === 'github') {
+    for (const [name, value] of envLines(issued.content)) await ci.exportVariable(name, value);
+  }
+  if (issued.issuances.length) await ci.exportVariable('KUBEVEND_STATE', stateFile);
+  if (file !== '-') await ci.setOutput(format === 'kubeconfig' ? 'kubeconfig' : 'file', file);
+  await ci.setOutput('issuance-ids', issued.issuances.join(','));
+  if (issued.expiresAt) await ci.setOutput('expires-at', issued.expiresAt);
+  ctx.say(`${issued.summary}${file === '-' ? '' : `; written to ${file}`}`);
+}
+
+const defaultName: Record<Format, string> = { kubeconfig: 'kubeconfig', env: 'kubevend.env', 'exec-credential': 'exec-credential.json' };
+
+interface Answer {
+  content: string;
+  secrets: string[];
+  issuances: string[];
+  expiresAt?: string;
+  summary: string;
+}
+
+/**
+ * Checks that a 2xx answer is the credential asked for before anything is written: a proxy's page
+ * or a truncated body is never saved as a kubeconfig.
+ */
+function readAnswer(format: Format, text: string): Answer {
+  const malformed = (what: string) => new CliError('unavailable', `the service answered 2xx without ${what}; nothing was written`);
+  if (format === 'kubeconfig') {
+    let body: Envelope;
+    try {
+      body = JSON.parse(text) as Envelope;
+    } catch {
+      throw malformed('a JSON credential envelope');
+    }
+    if (typeof body.kubeconfig !== 'string' || !/^apiVersion: v1\nkind: Config\n/.test(body.kubeconfig) || !Array.isArray(body.issuances)) throw malformed('a kubeconfig');
+    const where = body.issuances.map((i) => `${i.cluster}/${i.namespace} as ${i.serviceAccount}`).join(', ');
+    return {
+      content: body.kubeconfig,
+      secrets: [...body.kubeconfig.matchAll(/^\s+token: (".*")$/gm)].map((m) => JSON.parse(m[1]!) as string),
+      issuances: body.issuances.map((i) => i.issuanceId),
+      expiresAt: body.expiresAt,
+      summary: `pipeline ${body.pipeline} granted ${where}, until ${body.expiresAt}`,
+    };
+  }
+  if (format === 'env') {
+    const lines = new Map(envLines(text));
+    if (!lines.has('KUBECONFIG_DATA')) throw malformed('env lines');
+    const expiresAt = lines.get('KUBEVEND_EXPIRES_AT');
+    return {
+      content: text,
+      secrets: ['KUBE_TOKEN', 'KUBECONFIG_DATA'].map((n) => lines.get(n)).filter((v): v is string => !!v),
+      issuances: (lines.get('KUBEVEND_ISSUANCE_IDS') ?? '').split(',').filter(Boolean),
+      ...(expiresAt ? { expiresAt } : {}),
+      summary: `granted until ${expiresAt}`,
+    };
+  }
+  const credential = parseExecCredential(text);
+  if (!credential) throw malformed('an ExecCredential');
+  return { content: text, secrets: [credential.token], issuances: [], expiresAt: credential.expirationTimestamp, summary: `granted until ${credential.expirationTimestamp}` };
+}
+
+export function envLines(text: string): [string, string][] {
+  return text.split('\n').filter((l) => /^[A-Z_][A-Z0-9_]*=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]);
+}
+
+/** The token and expiry of a client.authentication.k8s.io/v1 ExecCredential, or undefined. */
+export function parseExecCredential(text: string): { token: string; expirationTimestamp: string } | undefined {
+  try {
+    const body = JSON.parse(text) as { apiVersion?: unknown; kind?: unknown; status?: { token?: unknown; expirationTimestamp?: unknown } };
+    const { token, expirationTimestamp } = body.status ?? {};
+    if (body.kind !== 'ExecCredential' || body.apiVersion !== 'client.authentication.k8s.io/v1') return undefined;
+    if (typeof token !== 'string' || !token || typeof expirationTimestamp !== 'string' || Number.isNaN(Date.parse(expirationTimestamp))) return undefined;
+    return { token, expirationTimestamp };
+  } catch {
+    return undefined;
+  }
+}

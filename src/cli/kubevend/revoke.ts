@@ -1,0 +1,39 @@
+import { rm } from 'node:fs/promises';
+import { jobToken } from './ci.ts';
+import type { CommandContext } from './context.ts';
+import { CliError, exitCodes, type ExitClass } from './exit.ts';
+import { operatorToken, loginFlags } from './login.ts';
+import { parseFlags, serviceFlags, serviceOf, tokenFlags } from './options.ts';
+import { callService } from './service.ts';
+import { jobDir, loadState, stateFileIn } from './state.ts';
+
+const flags = { ...serviceFlags, ...tokenFlags, ...loginFlags, state: { type: 'string' }, operator: { type: 'boolean' } } as const;
+
+/**
+ * `kubevend revoke [ID...]`: revokes what `credentials` issued in this job (its state file) or the
+ * issuances named, with the job's identity token or, with --operator, the operator's login.
+ */
+export async function revokeCommand(args: string[], ctx: CommandContext): Promise<void> {
+  const { values, positionals } = parseFlags(args, flags, 100);
+  const stateFile = positionals.length ? undefined : values.state ?? ctx.env.KUBEVEND_STATE ?? stateFileIn(await jobDir(ctx.env));
+  const state = stateFile ? await loadState(stateFile) : undefined;
+  const service = serviceOf({ ...values, url: values.url ?? ctx.env.KUBEVEND_URL ?? state?.url }, ctx.env, ctx.say);
+  const ids = state?.issuances ?? positionals;
+  const token = values.operator
+    ? () => operatorToken(values, ctx)
+    : jobToken(values, ctx.env, ctx.stdout);
+  let worst: ExitClass = 'ok';
+  for (const id of ids) {
+    try {
+      const response = await callService(service, { method: 'DELETE', path: `/v1/issuances/${encodeURIComponent(id)}`, token });
+      const body = (await response.json()) as { state?: string; pipeline?: string };
+      ctx.say(`issuance ${id} of ${body.pipeline}: ${body.state}`);
+    } catch (err) {
+      if (!(err instanceof CliError)) throw err;
+      ctx.say(`issuance ${id}: ${err.message}`);
+      if (exitCodes[err.exitClass] > exitCodes[worst]) worst = err.exitClass;
+    }
+  }
+  if (worst !== 'ok') throw new CliError(worst, `${ids.length === 1 ? 'the issuance was' : 'not every issuance was'} not revoked`);
+  if (stateFile) await rm(stateFile, { force: true });
+}
