@@ -5,7 +5,7 @@ import { createMetrics, type Metrics } from './metrics.ts';
 import { openapiPlugin } from './plugins/openapi.ts';
 import { authenticationPlugin } from './plugins/authentication.ts';
 import { inputGuardsPlugin } from './plugins/input-guards.ts';
-import { checkExpectationHandler, clientErrorHandler, frameworkErrorHandler, problemsPlugin } from './plugins/problems.ts';
+import { checkExpectationHandler, clientErrorHandler, frameworkErrorHandler, problemsPlugin, refusalOf } from './plugins/problems.ts';
 import { RequestLog } from './plugins/request-log.ts';
 import { auditRoutes } from './routes/audit/index.ts';
 import { credentialRoutes } from './routes/credentials/index.ts';
@@ -94,6 +94,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
       reply.elapsedTime / 1000,
     );
+    const refused = refusalOf(request);
+    if (refused) metrics.telemetry.refusal(refused);
   });
 
   const authenticator = createAuthenticator({ policy: deps.policy, replay: deps.store.replay });
@@ -102,7 +104,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...(deps.instance ? { instance: deps.instance } : {}),
   });
   const tally = createRefusalTally({
-    store: deps.store, telemetry: metrics.telemetry,
+    store: deps.store,
     ...(deps.logger ? { logger: deps.logger } : {}), ...(deps.refusalWindowMs ? { windowMs: deps.refusalWindowMs } : {}),
   });
   app.addHook('onClose', () => tally.close());
@@ -118,6 +120,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(openapiPlugin);
   // Clusters are checked once before the server listens, then in the background until it closes.
   const readiness = createReadiness(deps);
+  metrics.observe({ store: deps.store, clusters: readiness.clusterStates });
   app.addHook('onReady', () => readiness.start());
   app.addHook('onClose', async () => readiness.stop());
   await app.register(healthRoutes, { readiness });

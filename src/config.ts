@@ -40,6 +40,8 @@ const configSchema = z.object({
     .describe('The installation: its label is on every object it creates, and its reaper sweeps only those. Installations that share a cluster need names of their own'),
   KUBEVEND_NAMESPACE: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a namespace name').max(63).optional()
     .describe('kubevend\'s own namespace, which no grant may reach; in a pod, read from its ServiceAccount when unset'),
+  KUBEVEND_COMMIT: z.string().regex(/^[0-9a-f]{7,40}$/, 'must be a git commit id').optional()
+    .describe('The source commit this build came from (set by the image build), shown in kubevend_build_info'),
   KUBEVEND_AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(0).default(60)
     .describe('Failed authentications a client address may have per minute (and in a burst) before it is refused without any signature check; 0 turns the limit off'),
 });
@@ -61,6 +63,7 @@ export type Config = {
   instance: string;
   namespace?: string;
   authFailuresPerMinute: number;
+  commit?: string;
 };
 
 export class ConfigError extends Error {}
@@ -90,5 +93,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     instance: e.KUBEVEND_INSTANCE,
     ...(e.KUBEVEND_NAMESPACE ? { namespace: e.KUBEVEND_NAMESPACE } : {}),
     authFailuresPerMinute: e.KUBEVEND_AUTH_FAILURES_PER_MINUTE,
+    ...(e.KUBEVEND_COMMIT ? { commit: e.KUBEVEND_COMMIT } : {}),
   };
 }

@@ -18,7 +18,7 @@ import { openStore } from './store/open.ts';
 export async function main(): Promise<void> {
   const config = loadConfig();
   const logger = pino(loggerOptions(config.logLevel));
-  const metrics = createMetrics();
+  const metrics = createMetrics(config.commit ? { commit: config.commit } : {});
   const ownNamespace = config.namespace ?? (await podNamespace());
   const policy = await watchPolicyFile(config.policyFile, {
     logger,

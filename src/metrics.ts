@@ -1,11 +1,22 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import pkg from '../package.json' with { type: 'json' };
+import { observeState, type ObservedState } from './metrics-state.ts';
 import type { Telemetry } from './services/ports.ts';
 
-/** kubevend's Prometheus metrics, on a registry of their own (no global state between apps). */
-export function createMetrics() {
+/**
+ * kubevend's Prometheus metrics, on a registry of their own (no global state between apps). Node's
+ * process and runtime metrics keep their standard names (`process_cpu_seconds_total`,
+ * `nodejs_eventloop_lag_seconds`, ...), so that the dashboards made for them work as they are.
+ * `commit` is the source revision the build came from, when known (KUBEVEND_COMMIT).
+ */
+export function createMetrics(options: { commit?: string } = {}) {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'kubevend_' });
+  collectDefaultMetrics({ register: registry });
   const registers = [registry];
+  new Gauge({
+    name: 'kubevend_build_info', help: 'Always 1; the labels say which kubevend runs, on which Node.js, built from which commit',
+    labelNames: ['version', 'node_version', 'commit'] as const, registers,
+  }).set({ version: pkg.version, node_version: process.version, commit: options.commit ?? '' }, 1);
   const issuances = new Counter({
     name: 'kubevend_issuances_total',
     help: 'Credential requests by outcome (granted, denied, failed), pipeline, cluster, grant mode and problem code',
@@ -23,7 +34,7 @@ export function createMetrics() {
   });
   const refusals = new Counter({
     name: 'kubevend_refusals_total',
-    help: 'Refused requests by problem code, those counted per address and window included',
+    help: 'Requests kubevend said no to (answered with a problem that is a denial), by problem code, on every route',
     labelNames: ['code'] as const, registers,
   });
   const telemetry: Telemetry = {
@@ -38,6 +49,8 @@ export function createMetrics() {
   return {
     registry,
     telemetry,
+    /** Reads the live credentials, the store's health and the clusters' at each scrape from these. */
+    observe: (state: ObservedState) => observeState(registers, state),
     httpRequests: new Histogram({
       name: 'kubevend_http_request_duration_seconds',
       help: 'HTTP requests by method, route and status',

@@ -48,7 +48,7 @@ describe('metrics, readiness, rate limits and admission', () => {
     expect(text).toMatch(/^kubevend_kube_request_duration_seconds_count\{cluster="local",verb="create_token",code="ok"\} [1-9]/m);
     expect(text).toMatch(/^kubevend_http_request_duration_seconds_count\{method="POST",route="\/v1\/credentials",status="201"\} [1-9]/m);
     expect(text).toMatch(/^kubevend_reaper_runs_total\{result="(ok|error)"\} [1-9]/m);
-    expect(text).toMatch(/^kubevend_process_resident_memory_bytes /m);
+    expect(text).toMatch(/^process_resident_memory_bytes /m);
   });
 
   it('when a cluster does not answer, then readiness stays up but says degraded and which cluster', async () => {

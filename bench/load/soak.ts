@@ -58,7 +58,7 @@ async function metrics(): Promise<Record<string, number>> {
   const text = await (await fetch(`${config.url}/metrics`)).text();
   const values: Record<string, number> = {};
   for (const line of text.split('\n')) {
-    const m = /^(kubevend_[a-z0-9_]+)(?:\{[^}]*\})? (\S+)$/.exec(line);
+    const m = /^([a-z][a-z0-9_]*)(?:\{[^}]*\})? (\S+)$/.exec(line);
     if (m) values[m[1]!] ??= Number(m[2]);
   }
   return values;
@@ -68,10 +68,10 @@ async function sample(): Promise<ServerSample> {
   const m = await metrics();
   return {
     rssMb: rssOf(config.pid).totalMb,
-    heapUsedMb: m.kubevend_nodejs_heap_size_used_bytes! / 2 ** 20,
+    heapUsedMb: m.nodejs_heap_size_used_bytes! / 2 ** 20,
     fds: readdirSync(`/proc/${config.pid}/fd`).length,
-    eventLoopP50Ms: m.kubevend_nodejs_eventloop_lag_p50_seconds! * 1000,
-    eventLoopP99Ms: m.kubevend_nodejs_eventloop_lag_p99_seconds! * 1000,
+    eventLoopP50Ms: m.nodejs_eventloop_lag_p50_seconds! * 1000,
+    eventLoopP99Ms: m.nodejs_eventloop_lag_p99_seconds! * 1000,
   };
 }
 

@@ -104,6 +104,7 @@ function withoutRequest(problem: Problem): { id: string; headers: Record<string,
 
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: Problem): FastifyReply {
   reply.code(problem.status);
+  if (problem.kind === 'denial') refusals.set(request, problem.code);
   const log = { code: problem.code, detail: problem.message };
   if (problem.status >= 500) logOutcome(request, reply, 'error', problem.cause === undefined ? log : { ...log, cause: causeFacts(problem) }, 'request failed');
   else logOutcome(request, reply, 'info', log, 'request refused');
@@ -113,6 +114,12 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, proble
     .header('cache-control', 'no-store')
     .send(problemBody(problem, `urn:kubevend:request:${request.id}`));
 }
+
+/** The code of each request answered with a denial, for the metrics' count of refusals. */
+const refusals = new WeakMap<FastifyRequest, ProblemCode>();
+
+/** The problem code a request was refused with; undefined when it was not refused. */
+export const refusalOf = (request: FastifyRequest): ProblemCode | undefined => refusals.get(request);
 
 /**
  * What an operator needs of a failure's cause: its kind, code and message, and for a fault of

@@ -76,6 +76,13 @@ export function createReadiness({ policy, store, kube }: { policy: PolicySource;
       clearInterval(timer);
       timer = undefined;
     },
+    /** Whether each configured cluster answered its last check, without waiting; absent until checked. */
+    clusterStates(): Record<string, boolean> {
+      return Object.fromEntries(policy.current().clusters.flatMap((c) => {
+        const check = clusters.get(c.name);
+        return check ? [[c.name, check.ok]] : [];
+      }));
+    },
     async check(): Promise<Readiness> {
       const storeCheck = await pingStore();
       const clusterChecks = Object.fromEntries(policy.current().clusters.map((c) => [c.name, clusters.get(c.name) ?? { ok: false, detail: 'not checked yet' }]));

@@ -1,6 +1,6 @@
 import { Problem } from '../errors.ts';
 import type { Store } from '../store/ports.ts';
-import type { ServiceLogger, Telemetry } from './ports.ts';
+import type { ServiceLogger } from './ports.ts';
 
 // Refusals nobody is accountable for (a token that does not verify, an identity no pipeline fits,
 // a spent token, a request past a limit) cost the caller nothing, so they must cost the ledger
@@ -10,7 +10,6 @@ import type { ServiceLogger, Telemetry } from './ports.ts';
 export interface RefusalTallyOptions {
   store: Store;
   logger?: ServiceLogger;
-  telemetry?: Telemetry;
   /** Length of a window; default a minute. */
   windowMs?: number;
   /** Addresses with a record of their own per window; the rest share one. Default 100. */
@@ -20,7 +19,7 @@ export interface RefusalTallyOptions {
 /** The address under which the addresses past `maxSources` are counted together. */
 export const OTHER_SOURCES = 'other';
 
-export function createRefusalTally({ store, logger, telemetry, windowMs = 60_000, maxSources = 100 }: RefusalTallyOptions) {
+export function createRefusalTally({ store, logger, windowMs = 60_000, maxSources = 100 }: RefusalTallyOptions) {
   let counts = new Map<string, Map<string, number>>();
   let windowStart = new Date();
   let flushing: Promise<void> = Promise.resolve();
@@ -57,7 +56,6 @@ export function createRefusalTally({ store, logger, telemetry, windowMs = 60_000
   return {
     /** Counts one refusal of a request from `source`. */
     count(source: string, problem: Problem): void {
-      telemetry?.refusal(problem.code);
       const key = counts.has(source) || counts.size < maxSources ? source : OTHER_SOURCES;
       let codes = counts.get(key);
       if (!codes) counts.set(key, (codes = new Map()));

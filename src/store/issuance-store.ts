@@ -150,6 +150,18 @@ export function createIssuanceStore(db: Kysely<Database>, writes: Writes): Issua
         .execute();
       return rows.map(fromRow);
     },
+
+    async countLive(now) {
+      // A range of the (state, expires_at_ms) index: its cost is that of the live issuances alone.
+      const rows = await db
+        .selectFrom('issuances')
+        .select(['pipeline', 'cluster', (eb) => eb.fn.countAll().as('count')])
+        .where('state', '=', 'active')
+        .where('expires_at_ms', '>', now.getTime())
+        .groupBy(['pipeline', 'cluster'])
+        .execute();
+      return rows.map((r) => ({ pipeline: r.pipeline, cluster: r.cluster, count: Number(r.count) }));
+    },
   };
 }
 

@@ -239,6 +239,8 @@ export interface IssuanceStore {
   markExpired(id: string, at: Date): Promise<boolean>;
   /** Active issuances whose expiry is at or before `now`, oldest expiry first. */
   listDue(now: Date, limit?: number): Promise<Issuance[]>;
+  /** Active issuances not yet expired at `now`, counted per pipeline and cluster, across replicas. */
+  countLive(now: Date): Promise<{ pipeline: string; cluster: string; count: number }[]>;
 }
 
 /** Counts of requests per key (a pipeline) and window, shared by every replica of the store. */

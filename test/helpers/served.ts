@@ -1,15 +1,19 @@
+import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { inject } from 'vitest';
+import { expect, inject } from 'vitest';
 import { stringify } from 'yaml';
 import { createTestIssuer, githubClaims } from './ci-issuer.ts';
 import { createNamespace, createViewerServiceAccount, deleteNamespaces } from './cluster.ts';
 import { scratchDir } from './kubevend.ts';
 import { startServer } from './server-process.ts';
+import { engines, type FreshDatabase } from './store.ts';
 
 export interface ServedKubevend {
-  /** `http://127.0.0.1:<port>` of the running server. */
+  /** `http://127.0.0.1:<port>` of the running server (the first replica). */
   url: string;
+  /** Every replica's address. */
+  urls: string[];
   /** A fresh CI token of pipeline `web` (repository acme/web). */
   ciToken: () => Promise<string>;
   /** A fresh CI token no pipeline matches. */
@@ -23,7 +27,10 @@ export interface ServedKubevend {
  * The real server (`src/server.ts` in a process of its own, as it runs in production) with one
  * pipeline, `web`, granted the `deployer` ServiceAccount of a fresh namespace of the local cluster.
  */
-export async function startServedKubevend(prefix: string, env: Record<string, string> = {}): Promise<ServedKubevend> {
+export async function startServedKubevend(
+  prefix: string,
+  options: { env?: Record<string, string>; replicas?: number; postgres?: boolean } = {},
+): Promise<ServedKubevend> {
   const scratch = await scratchDir();
   const ci = await createTestIssuer(scratch.dir);
   const namespace = await createNamespace(prefix);
@@ -35,19 +42,42 @@ export async function startServedKubevend(prefix: string, env: Record<string, st
   };
   const policyFile = join(scratch.dir, 'policy.yaml');
   await writeFile(policyFile, stringify(policy));
-  const server = startServer({ KUBEVEND_POLICY_FILE: policyFile, ...env });
-  const url = await server.address();
+  // Replicas share one PostgreSQL database of their own; one replica alone has a SQLite file.
+  let database: FreshDatabase | undefined;
+  const shared: Record<string, string> = {};
+  if (options.postgres) {
+    database = await engines.find((e) => e.name === 'postgres')!.fresh();
+    const keyFile = join(scratch.dir, 'fingerprint.key');
+    await writeFile(keyFile, randomBytes(32), { mode: 0o600 });
+    Object.assign(shared, { KUBEVEND_DATABASE_URL: database.url, KUBEVEND_FINGERPRINT_KEY_FILE: keyFile });
+  }
+  const servers = Array.from({ length: options.replicas ?? 1 }, () => startServer({ KUBEVEND_POLICY_FILE: policyFile, ...shared, ...options.env }));
+  const urls = await Promise.all(servers.map((s) => s.address()));
   return {
-    url,
+    url: urls[0]!,
+    urls,
     namespace,
     dir: scratch.dir,
     ciToken: () => ci.mint(githubClaims('acme/web')),
     strangerToken: () => ci.mint(githubClaims('acme/stranger')),
     async close() {
-      server.kill();
-      await server.code;
+      for (const s of servers) s.kill();
+      await Promise.all(servers.map((s) => s.code));
+      await database?.drop();
       await deleteNamespaces(namespace);
       await scratch.cleanup();
     },
   };
+}
+
+/** One scrape of a server's /metrics: each series (name and labels as written) and its value. */
+export async function scrape(url: string): Promise<Map<string, number>> {
+  const res = await fetch(`${url}/metrics`);
+  expect(res.status).toBe(200);
+  const series = new Map<string, number>();
+  for (const line of (await res.text()).split('\n')) {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{.*\})?) (\S+)$/.exec(line);
+    if (m) series.set(m[1]!, Number(m[2]));
+  }
+  return series;
 }
