@@ -9,6 +9,6 @@ import { policyReference } from './docs/policy-reference.ts';
 const root = join(import.meta.dirname, '..');
 await writeFile(join(root, 'openapi.yaml'), await openapiDocument());
 await writeFile(join(root, 'docs', 'policy-reference.md'), policyReference());
-await writeFile(join(root, 'src', 'client', 'schema.ts'), await clientSchema());
+await writeFile(join(root, 'packages', 'client', 'src', 'schema.ts'), await clientSchema());
 await writeFile(chartReadme, chartReadmeText());
-console.log('wrote openapi.yaml, docs/policy-reference.md, src/client/schema.ts and the values table of helm/kubevend/README.md');
+console.log('wrote openapi.yaml, docs/policy-reference.md, packages/client/src/schema.ts and the values table of helm/kubevend/README.md');

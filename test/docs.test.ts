@@ -22,7 +22,7 @@ describe('generated documents', () => {
   });
 
   it('when openapi.yaml changes, then the typed client\'s schema must be regenerated (npm run docs)', async () => {
-    expect(await committed('src/client/schema.ts')).toBe(await clientSchema());
+    expect(await committed('packages/client/src/schema.ts')).toBe(await clientSchema());
   });
 
   it('when openapi.yaml is linted with the recommended rules of a standard OpenAPI linter, then it passes', async () => {

@@ -8,7 +8,7 @@ import { createNamespace, createViewerServiceAccount, deleteNamespaces } from '.
 import { scratchDir } from './helpers/kubevend.ts';
 import { startServer, type ServerProcess } from './helpers/server-process.ts';
 import { engines, type FreshDatabase } from './helpers/store.ts';
-import { createKubevendClient, issueCredential } from '../src/client/index.ts';
+import { createKubevendClient, issueCredential } from '../packages/client/src/index.ts';
 
 // Two kubevend processes sharing one PostgreSQL agree on replays, revocations, rate limits and
 // suspensions.

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import openapiTS, { astToString } from 'openapi-typescript';
 
-// src/client/schema.ts: the typed client's types, generated from the committed openapi.yaml.
+// packages/client/src/schema.ts: the client package's types, generated from the committed openapi.yaml.
 export async function clientSchema(): Promise<string> {
   const document = await readFile(join(import.meta.dirname, '..', '..', 'openapi.yaml'), 'utf8');
   // A field with a default may be left out by a caller.

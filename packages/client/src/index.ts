@@ -1,5 +1,5 @@
 import createClient, { type Client, type Middleware } from 'openapi-fetch';
-import type { components, paths } from './schema.ts';
+import type { components, paths } from './schema.js';
 
 export type { components, paths };
 /** JSON answers and problems only: the kubeconfig and env formats are text, read by `issueCredential`. */
