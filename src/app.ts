@@ -8,12 +8,15 @@ import { inputGuardsPlugin } from './plugins/input-guards.ts';
 import { checkExpectationHandler, clientErrorHandler, frameworkErrorHandler, problemsPlugin, refusalOf } from './plugins/problems.ts';
 import { RequestLog } from './plugins/request-log.ts';
 import { auditRoutes } from './routes/audit/index.ts';
+import { auditProofRoutes } from './routes/audit/proofs.ts';
 import { credentialRoutes } from './routes/credentials/index.ts';
 import { docsRoutes } from './routes/docs/index.ts';
 import { explainRoutes } from './routes/explain/index.ts';
 import { healthRoutes } from './routes/health/index.ts';
 import { issuanceRoutes } from './routes/issuances/index.ts';
 import { metricsRoutes } from './routes/metrics/index.ts';
+import { createCheckpointSigner, type CheckpointSignerOptions } from './services/audit-checkpoints.ts';
+import { createAuditProofs } from './services/audit-proofs.ts';
 import { createAuditQueries } from './services/audit-queries.ts';
 import { createAuthenticator } from './services/authenticate.ts';
 import { createExplainService } from './services/explain.ts';
@@ -29,6 +32,7 @@ import { createReadiness } from './services/readiness.ts';
 import { createRevocationService } from './services/revoke.ts';
 import { createRotationService } from './services/rotate.ts';
 import type { Store } from './store/ports.ts';
+import type { PublicKeys } from './ledger/signing-key.ts';
 
 export interface AppDeps {
   policy: PolicySource;
@@ -53,6 +57,10 @@ export interface AppDeps {
   authFailures?: AuthFailureLimitOptions;
   /** Length of the window refusals are counted in, per address (default a minute). */
   refusalWindowMs?: number;
+  /** Signing of audit checkpoints; without it, none are signed. */
+  checkpoints?: CheckpointSignerOptions;
+  /** Public keys of earlier signing keys, so that their checkpoints still verify. */
+  formerAuditKeys?: PublicKeys;
 }
 
 /** Builds the HTTP app from explicit dependencies; `server.ts` passes the real ones. */
@@ -135,6 +143,20 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     rotations: createRotationService({ ...services, credentials, revocations }),
   });
   await app.register(auditRoutes, { audit: createAuditQueries(services) });
+  const signing = deps.checkpoints;
+  if (signing) {
+    // Signed once more on close, after the last request: the final records are in a checkpoint.
+    const signer = createCheckpointSigner({ ...signing, store: deps.store, ...(deps.logger ? { logger: deps.logger } : {}) });
+    app.addHook('onReady', async () => signer.start());
+    app.addHook('onClose', () => signer.stop());
+  }
+  const auditKeys = new Map(deps.formerAuditKeys);
+  if (signing) auditKeys.set(signing.key.keyId, signing.key.publicKey);
+  await app.register(auditProofRoutes, {
+    proofs: createAuditProofs({
+      ...services, ...(auditKeys.size ? { auditKeys } : {}), ...(signing ? { checkpointIntervalMs: signing.intervalMs } : {}),
+    }),
+  });
   await app.register(docsRoutes);
   return app;
 }

@@ -27,6 +27,14 @@ const configSchema = z.object({
     .describe('How often expired and orphaned objects are removed; 0 turns the reaper off'),
   KUBEVEND_AUDIT_RETENTION: z.union([z.literal('0').transform(() => 0), durationSchema]).default(0)
     .describe('Audit records older than this are pruned (the hash chain stays verifiable); 0 keeps them all'),
+  KUBEVEND_AUDIT_SIGNING_KEY_FILE: z.string().min(1).optional()
+    .describe('Ed25519 private key (PKCS#8 PEM, e.g. a mounted Secret) that signs audit checkpoints; kept out of the database. Unset: no checkpoints'),
+  KUBEVEND_AUDIT_PUBLIC_KEYS_FILE: z.string().min(1).optional()
+    .describe('PEM public keys of earlier signing keys, so that checkpoints they signed still verify after a rotation'),
+  KUBEVEND_AUDIT_CHECKPOINT_RECORDS: z.coerce.number().int().min(1).default(1000)
+    .describe('A checkpoint is signed once this many records were appended since the last'),
+  KUBEVEND_AUDIT_CHECKPOINT_INTERVAL: durationSchema.default(10)
+    .describe('... and at least this often while the ledger grows, and on shutdown'),
   KUBEVEND_MAX_IN_FLIGHT: z.coerce.number().int().min(1).default(64)
     .describe('Issuances run at once per replica; more wait in a queue per pipeline, served in turn'),
   KUBEVEND_QUEUE_LENGTH: z.coerce.number().int().min(1).default(1000)
@@ -56,6 +64,10 @@ export type Config = {
   fingerprintKeyFile?: string;
   reaperIntervalSeconds: number;
   auditRetentionSeconds: number;
+  auditSigningKeyFile?: string;
+  auditPublicKeysFile?: string;
+  checkpointRecords: number;
+  checkpointIntervalSeconds: number;
   maxInFlight: number;
   queueLength: number;
   queueWaitSeconds: number;
@@ -86,6 +98,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...(e.KUBEVEND_FINGERPRINT_KEY_FILE ? { fingerprintKeyFile: e.KUBEVEND_FINGERPRINT_KEY_FILE } : {}),
     reaperIntervalSeconds: e.KUBEVEND_REAPER_INTERVAL,
     auditRetentionSeconds: e.KUBEVEND_AUDIT_RETENTION,
+    ...(e.KUBEVEND_AUDIT_SIGNING_KEY_FILE ? { auditSigningKeyFile: e.KUBEVEND_AUDIT_SIGNING_KEY_FILE } : {}),
+    ...(e.KUBEVEND_AUDIT_PUBLIC_KEYS_FILE ? { auditPublicKeysFile: e.KUBEVEND_AUDIT_PUBLIC_KEYS_FILE } : {}),
+    checkpointRecords: e.KUBEVEND_AUDIT_CHECKPOINT_RECORDS,
+    checkpointIntervalSeconds: e.KUBEVEND_AUDIT_CHECKPOINT_INTERVAL,
     maxInFlight: e.KUBEVEND_MAX_IN_FLIGHT,
     queueLength: e.KUBEVEND_QUEUE_LENGTH,
     queueWaitSeconds: e.KUBEVEND_QUEUE_WAIT,

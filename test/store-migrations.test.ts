@@ -22,7 +22,7 @@ describe.each(engines)('openStore on $name', (engine) => {
       await store.close();
     }
     const migrations = await database.raw('select name from kysely_migration order by name');
-    expect(migrations.map((m) => m.name)).toEqual(['0001_initial', '0002_suspensions', '0003_issuance_holders', '0004_rate_windows', '0005_replica_leases']);
+    expect(migrations.map((m) => m.name)).toEqual(['0001_initial', '0002_suspensions', '0003_issuance_holders', '0004_rate_windows', '0005_replica_leases', '0006_audit_checkpoints']);
   });
 
   it('when a store is reopened, then no migration runs again and what was written is still there', async () => {
@@ -39,13 +39,13 @@ describe.each(engines)('openStore on $name', (engine) => {
     } finally {
       await again.close();
     }
-    expect(await database.raw('select name from kysely_migration')).toHaveLength(5);
+    expect(await database.raw('select name from kysely_migration')).toHaveLength(6);
   });
 
   it('when several processes open a new database at once, then each one opens it and the schema is made once', async () => {
     const ids = await Promise.all([1, 2, 3].map(() => inAnotherProcess<number[]>(database.url, 'append', '2', 'web-deploy')));
     expect(ids.flat().toSorted((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6]);
-    expect(await database.raw('select name from kysely_migration')).toHaveLength(5);
+    expect(await database.raw('select name from kysely_migration')).toHaveLength(6);
   });
 });
 

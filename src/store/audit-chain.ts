@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { fromAuditRow } from './audit-rows.ts';
-import type { AuditRecord, ChainVerification } from './ports.ts';
+import type { AuditRecord, ChainPoint, ChainVerification } from './ports.ts';
 import type { Database } from './schema.ts';
 
 // The tamper-evident part of the ledger: how a record's hash is made, and the walk that checks it.
@@ -44,14 +44,28 @@ function canonicalJson(value: unknown): string {
 const batchSize = 500;
 const short = (hash: string) => hash.slice(0, 12);
 
-/** Walks the records from the prune anchor to the chain head, in id order, in batches. */
-export async function verifyChain(db: Kysely<Database>): Promise<ChainVerification> {
+/**
+ * Walks the records from the prune anchor to the chain head, in id order, in batches; with
+ * `extending`, the chain must pass through that point too.
+ */
+export async function verifyChain(db: Kysely<Database>, extending?: ChainPoint): Promise<ChainVerification> {
   const chain = await db.selectFrom('audit_chain').selectAll().where('id', '=', 1).executeTakeFirstOrThrow();
   let expectedId = chain.anchor_id + 1;
   let prevHash = chain.anchor_hash;
   let count = 0;
   const broken = (recordId: number, problem: Exclude<ChainVerification, { ok: true }>['problem'], detail: string) =>
     ({ ok: false, count, recordId, problem, detail }) as const;
+  if (extending) {
+    // A ledger cut back below a signed size, or a checkpoint of some other ledger.
+    if (extending.size > chain.last_id) {
+      return broken(chain.last_id, 'shorter_than_checkpoint', `the ledger holds ${chain.last_id} records, the checkpoint ${extending.size}`);
+    }
+    if (extending.size < chain.anchor_id) {
+      return broken(extending.size, 'checkpoint_pruned', `records up to ${chain.anchor_id} were pruned: verify against a later checkpoint`);
+    }
+    const atAnchor = extending.size === chain.anchor_id && prevHash !== extending.headHash;
+    if (atAnchor) return broken(extending.size, 'checkpoint_differs', `the chain's anchor is ${short(prevHash)}, the checkpoint's head ${short(extending.headHash)}`);
+  }
 
   while (expectedId <= chain.last_id) {
     const rows = await db
@@ -75,6 +89,9 @@ export async function verifyChain(db: Kysely<Database>): Promise<ChainVerificati
       }
       if (row.claim_repository !== (record.claims.repository ?? null) || row.claim_project !== (record.claims.project ?? null)) {
         return broken(record.id, 'content_changed', 'its repository or project column differs from its claims');
+      }
+      if (record.id === extending?.size && hash !== extending.headHash) {
+        return broken(record.id, 'checkpoint_differs', `it hashes to ${short(hash)}, the signed checkpoint says ${short(extending.headHash)}: the chain was rewritten at or before it`);
       }
       prevHash = record.hash;
       expectedId += 1;

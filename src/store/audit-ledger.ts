@@ -58,19 +58,50 @@ export function createAuditLedger(db: Kysely<Database>, engine: Engine, writes: 
     return records;
   }
 
+  const listeners = new Set<(records: AuditRecord[]) => void>();
+  const committed = (records: AuditRecord[]) => {
+    for (const listener of listeners) listener(records);
+    return records;
+  };
+
   const ledger: LedgerWithChanges = {
-    append: async (input) => (await writes.transaction((trx) => appendIn(trx, [input])))[0]!,
+    append: async (input) => committed(await writes.transaction((trx) => appendIn(trx, [input])))[0]!,
 
-    verify: () => verifyChain(db),
+    verify: (extending) => verifyChain(db, extending),
 
-    appendWith: (inputs, change) =>
-      writes.transaction(async (trx) => {
+    appendWith: async (inputs, change) =>
+      committed(await writes.transaction(async (trx) => {
         // The chain's lock first: every change made with a record is ordered by it, across
         // processes, and sees what changes committed before it.
         const chain = await lockChain(trx);
         await change(trx);
         return appendIn(trx, inputs, chain);
-      }),
+      })),
+
+    onAppend(listener) {
+      listeners.add(listener);
+      return () => void listeners.delete(listener);
+    },
+
+    async head() {
+      const chain = await db.selectFrom('audit_chain').selectAll().where('id', '=', 1).executeTakeFirstOrThrow();
+      return { size: chain.last_id, headHash: chain.head_hash, anchorId: chain.anchor_id };
+    },
+
+    async hashesBetween(afterId, upToId) {
+      const rows = await db.selectFrom('audit_records').select('hash').where('id', '>', afterId).where('id', '<=', upToId).orderBy('id', 'asc').execute();
+      return rows.map((row) => row.hash);
+    },
+
+    async segment(afterId, upToId) {
+      const rows = await db.selectFrom('audit_records').selectAll().where('id', '>', afterId).where('id', '<=', upToId).orderBy('id', 'asc').execute();
+      return rows.map(fromAuditRow);
+    },
+
+    async get(id) {
+      const row = await db.selectFrom('audit_records').selectAll().where('id', '=', id).executeTakeFirst();
+      return row && fromAuditRow(row);
+    },
 
     prune: (olderThan) =>
       writes.transaction(async (trx) => {

@@ -131,6 +131,16 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0006_audit_checkpoints': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('audit_checkpoints')
+        .addColumn('size', 'bigint', (c) => c.primaryKey())
+        .addColumn('from_size', 'bigint', (c) => c.notNull())
+        .addColumn('body', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

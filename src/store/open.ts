@@ -2,6 +2,7 @@ import { Kysely, PostgresDialect, sql, type Dialect, type PostgresPool, type Pos
 import { Migrator } from 'kysely/migration';
 import pg from 'pg';
 import { pino, type Logger } from 'pino';
+import { createCheckpointStore } from './audit-checkpoints.ts';
 import { createAuditLedger } from './audit-ledger.ts';
 import { backstopPages, defaultAutocheckpointPages, startCheckpointer, type Checkpointer } from './checkpointer.ts';
 import { markFailures } from './failure.ts';
@@ -47,6 +48,7 @@ export async function openStore(url: string, options: StoreOptions = {}): Promis
   return {
     replay: markFailures(createReplayGuard(db, writes)),
     audit: markFailures(ledger),
+    checkpoints: markFailures(createCheckpointStore(db, writes)),
     issuances: markFailures(createIssuanceStore(db, writes)),
     suspensions: markFailures(createSuspensionStore(db, ledger)),
     grants: markFailures(createGrantStore(db, ledger)),

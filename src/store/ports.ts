@@ -105,9 +105,28 @@ export interface Page<T> {
   nextCursor: string | null;
 }
 
+/** A point on the chain: its first `size` records, the last of which hashes to `headHash`. */
+export interface ChainPoint {
+  size: number;
+  headHash: string;
+}
+
+export type ChainProblem =
+  | 'content_changed' | 'link_broken' | 'missing' | 'head_mismatch'
+  | 'shorter_than_checkpoint' | 'checkpoint_differs' | 'checkpoint_pruned';
+
 export type ChainVerification =
   | { ok: true; count: number }
-  | { ok: false; count: number; recordId: number; problem: 'content_changed' | 'link_broken' | 'missing' | 'head_mismatch'; detail: string };
+  | { ok: false; count: number; recordId: number; problem: ChainProblem; detail: string };
+
+/** Signed checkpoints as the store keeps them: opaque JSON, checkable by src/ledger alone. */
+export interface CheckpointStore {
+  /** Keeps a checkpoint; one of the same size already kept wins. */
+  save(size: number, fromSize: number, body: string): Promise<void>;
+  latest(): Promise<string | undefined>;
+  /** The first checkpoint whose batch holds record `id` (fromSize < id <= size). */
+  covering(id: number): Promise<string | undefined>;
+}
 
 /** An issuance handed out: its audit record, and what the cluster answered for its write-ahead record. */
 export interface Grant {
@@ -124,8 +143,22 @@ export interface AuditLedger {
   /**
    * Walks the chain from the prune anchor; `count` is the records checked before any break. A prune
    * running at the same time can make it report records missing: verify and prune on one schedule.
+   * With `extending` (a signed checkpoint's size and head), the chain must also pass through it:
+   * its record `size` hashes to `headHash`, so a chain recomputed since then fails.
    */
-  verify(): Promise<ChainVerification>;
+  verify(extending?: ChainPoint): Promise<ChainVerification>;
+  /** The chain's head now: how many records it has ever held (the last id) and the last hash. */
+  head(): Promise<ChainPoint & { anchorId: number }>;
+  /** The chain hashes of the records after `afterId` up to `upToId`, in id order. */
+  hashesBetween(afterId: number, upToId: number): Promise<string[]>;
+  /** The records after `afterId` up to `upToId`, in id order. */
+  segment(afterId: number, upToId: number): Promise<AuditRecord[]>;
+  get(id: number): Promise<AuditRecord | undefined>;
+  /**
+   * Tells `listener` of every record once its transaction has committed, in this process, in id
+   * order per append; returns the way to stop. A listener must not throw.
+   */
+  onAppend(listener: (records: AuditRecord[]) => void): () => void;
   /** Removes the oldest records, up to the first one at or after `olderThan`; returns how many. */
   prune(olderThan: Date): Promise<number>;
   /** Newest first. A bad cursor or limit throws a 400 `Problem`. */
@@ -276,6 +309,7 @@ export interface GrantStore {
 export interface Store {
   replay: ReplayGuard;
   audit: AuditLedger;
+  checkpoints: CheckpointStore;
   issuances: IssuanceStore;
   grants: GrantStore;
   rateLimits: RateLimitStore;

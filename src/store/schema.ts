@@ -91,8 +91,17 @@ export interface RateWindowsTable {
   count: number;
 }
 
+/** Signed checkpoints, kept so that receipts can be served; each is checkable without the database. */
+export interface AuditCheckpointsTable {
+  size: number;
+  from_size: number;
+  /** The checkpoint as signed, JSON. */
+  body: string;
+}
+
 export interface Database {
   audit_records: AuditRecordsTable;
+  audit_checkpoints: AuditCheckpointsTable;
   audit_chain: AuditChainTable;
   replay: ReplayTable;
   issuances: IssuancesTable;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { stringify } from 'yaml';
-import { buildApp } from '../../src/app.ts';
+import { buildApp, type AppDeps } from '../../src/app.ts';
 import { createKubeGateway } from '../../src/kube/gateway.ts';
 import { loggerOptions } from '../../src/logger.ts';
 import { createMetrics, type Metrics } from '../../src/metrics.ts';
@@ -51,6 +51,8 @@ export async function startKubevend(
     refusalWindowMs?: number; authFailuresPerMinute?: number; ownNamespace?: string; queue?: { length?: number; maxWaitMs?: number };
     /** Wraps the real gateway, to hold a call at a chosen moment (a race no real part makes on demand). */
     wrapKube?: (kube: KubeGateway) => KubeGateway;
+    /** Audit checkpoints signed, and audit sinks, as main.ts wires them from the environment. */
+    audit?: Pick<AppDeps, 'checkpoints' | 'formerAuditKeys'>;
   } = {},
 ): Promise<Kubevend> {
   const policyFile = options.file ?? join(dir, `policy-${Date.now()}.yaml`);
@@ -80,6 +82,7 @@ export async function startKubevend(
     ...(options.refusalWindowMs ? { refusalWindowMs: options.refusalWindowMs } : {}),
     ...(options.authFailuresPerMinute ? { authFailures: { burst: options.authFailuresPerMinute, perMinute: options.authFailuresPerMinute } } : {}),
     instance: options.instance ?? testInstance,
+    ...options.audit,
   });
   await app.ready();
   return {

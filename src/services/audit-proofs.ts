@@ -1,0 +1,57 @@
+import { Problem } from '../errors.ts';
+import type { Checkpoint } from '../ledger/checkpoint.ts';
+import { makeReceipt, type Receipt } from '../ledger/receipt.ts';
+import { publicKeyPem, type PublicKeys } from '../ledger/signing-key.ts';
+import { verifyCheckpoint, type CheckpointVerification } from '../ledger/verify.ts';
+import { requireOperator } from '../policy/operators.ts';
+import type { PolicySource } from '../policy/load.ts';
+import type { AuditRecord, Store } from '../store/ports.ts';
+import type { CallerIdentity } from './authenticate.ts';
+import { parseCheckpoint } from './audit-checkpoints.ts';
+
+export interface AuditProofDeps {
+  policy: PolicySource;
+  store: Store;
+  /** Every key a checkpoint here may be signed with, the current one included; none: no signing. */
+  auditKeys?: PublicKeys;
+  /** How often checkpoints are signed at the latest: a receipt not ready yet is asked for again after it. */
+  checkpointIntervalMs?: number;
+}
+
+/**
+ * Signed checkpoints, the keys that verify them and receipts. The checkpoint, the keys and a receipt
+ * are public: hashes and counts, and a record only to who knows its hash. Verifying the ledger
+ * against a checkpoint reads it whole, so it is for operators.
+ */
+export function createAuditProofs({ policy, store, auditKeys, checkpointIntervalMs = 10_000 }: AuditProofDeps) {
+  return {
+    async latest(): Promise<Checkpoint> {
+      const body = auditKeys && (await store.checkpoints.latest());
+      if (!body) throw new Problem('checkpoint_not_found', auditKeys ? 'nothing has been recorded since signing began' : 'no signing key is configured (KUBEVEND_AUDIT_SIGNING_KEY_FILE)');
+      return parseCheckpoint(body);
+    },
+
+    keys: () => [...(auditKeys ?? new Map()).entries()].map(([keyId, key]) => ({ keyId, publicKey: publicKeyPem(key) })),
+
+    async verify(caller: CallerIdentity, checkpoint: Checkpoint): Promise<CheckpointVerification> {
+      requireOperator(policy.current(), caller, 'auditor');
+      return verifyCheckpoint(store.audit, checkpoint, auditKeys ?? new Map());
+    },
+
+    /** The receipt of record `id`, to whoever knows its hash (the answer to its issuance carries it). */
+    async receipt(id: number, hash: string, view: (record: AuditRecord) => Receipt['record']): Promise<Receipt> {
+      const record = await store.audit.get(id);
+      if (!record || record.hash !== hash) throw new Problem('receipt_not_found', `no audit record ${id} with that hash`);
+      const body = auditKeys && (await store.checkpoints.covering(id));
+      if (!body) {
+        if (!auditKeys) throw new Problem('checkpoint_not_found', 'no signing key is configured (KUBEVEND_AUDIT_SIGNING_KEY_FILE)');
+        throw new Problem('receipt_pending', `record ${id} is not in a signed checkpoint yet`, { retryAfter: Math.ceil(checkpointIntervalMs / 1000) });
+      }
+      const checkpoint = parseCheckpoint(body);
+      const hashes = await store.audit.hashesBetween(checkpoint.fromSize, checkpoint.size);
+      return makeReceipt(record, view(record), checkpoint, hashes);
+    },
+  };
+}
+
+export type AuditProofs = ReturnType<typeof createAuditProofs>;
