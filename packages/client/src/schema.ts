@@ -240,6 +240,80 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/audit/checkpoint": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The latest signed checkpoint of the audit ledger (public: a size and hashes); save it to hold the ledger to it later */
+        get: operations["getAuditCheckpoint"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/audit/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The public keys that verify checkpoints, by key id (earlier keys included) */
+        get: operations["listAuditKeys"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/audit/checkpoint/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Prove that the ledger still extends a checkpoint saved earlier (operators)
+         * @description The checkpoint must be signed by a known key, and the chain, intact, must pass through its size and head hash. A ledger rewritten at or before that size, or cut below it, fails.
+         */
+        post: operations["verifyAuditCheckpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/audit/receipts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The receipt of one audit record: the record, the signed checkpoint that holds it, and the Merkle inclusion proof
+         * @description Given to whoever knows the record's hash (an issuance's answer carries both). `409 receipt_pending` until the next checkpoint is signed.
+         */
+        get: operations["getAuditReceipt"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -317,7 +391,7 @@ export interface components {
             detail: string;
             instance: string;
             /** @enum {string} */
-            code: "token_missing" | "token_malformed" | "token_too_large" | "issuer_unknown" | "algorithm_not_allowed" | "signature_invalid" | "token_expired" | "token_not_yet_valid" | "audience_mismatch" | "claim_invalid" | "token_too_old" | "key_unknown" | "token_replayed" | "issuer_unavailable" | "pipeline_not_matched" | "conditions_not_met" | "grant_not_allowed" | "operator_required" | "pipeline_suspended" | "cluster_unknown" | "bad_request" | "invalid_request" | "cursor_invalid" | "malformed_body" | "body_too_large" | "unsupported_media_type" | "route_not_found" | "issuance_not_found" | "suspension_not_found" | "method_not_allowed" | "request_timeout" | "url_too_long" | "expectation_failed" | "headers_too_large" | "kube_object_not_found" | "kube_forbidden" | "kube_rejected" | "kube_error" | "kube_timeout" | "durable_token_timeout" | "rbac_escalation_refused" | "cluster_unreachable" | "cluster_throttled" | "store_unavailable" | "rate_limited" | "overloaded" | "internal_error";
+            code: "token_missing" | "token_malformed" | "token_too_large" | "issuer_unknown" | "algorithm_not_allowed" | "signature_invalid" | "token_expired" | "token_not_yet_valid" | "audience_mismatch" | "claim_invalid" | "token_too_old" | "key_unknown" | "token_replayed" | "issuer_unavailable" | "pipeline_not_matched" | "conditions_not_met" | "grant_not_allowed" | "operator_required" | "pipeline_suspended" | "cluster_unknown" | "bad_request" | "invalid_request" | "cursor_invalid" | "malformed_body" | "body_too_large" | "unsupported_media_type" | "route_not_found" | "issuance_not_found" | "suspension_not_found" | "checkpoint_not_found" | "receipt_not_found" | "receipt_pending" | "method_not_allowed" | "request_timeout" | "url_too_long" | "expectation_failed" | "headers_too_large" | "kube_object_not_found" | "kube_forbidden" | "kube_rejected" | "kube_error" | "kube_timeout" | "durable_token_timeout" | "rbac_escalation_refused" | "cluster_unreachable" | "cluster_throttled" | "store_unavailable" | "audit_sink_unavailable" | "rate_limited" | "overloaded" | "internal_error";
             errors?: {
                 /** @description Where in the request the error is, as a JSON pointer */
                 path: string;
@@ -380,9 +454,62 @@ export interface components {
             count: number;
             /** @description The first record whose link is broken */
             recordId?: number;
-            /** @enum {string} */
-            problem?: "content_changed" | "link_broken" | "missing" | "head_mismatch";
+            /**
+             * @description What broke; the `checkpoint_` ones and `shorter_than_checkpoint` say the ledger no longer extends a signed checkpoint
+             * @enum {string}
+             */
+            problem?: "content_changed" | "link_broken" | "missing" | "head_mismatch" | "shorter_than_checkpoint" | "checkpoint_differs" | "checkpoint_pruned" | "unknown_key" | "signature_invalid";
             detail?: string;
+        };
+        AuditReceipt: {
+            /** @description The audit record (AuditRecord), every field as the ledger hashed it */
+            record: {
+                id: number;
+                /** Format: date-time */
+                time: string;
+                prevHash: string;
+                hash: string;
+            } & {
+                [key: string]: unknown;
+            };
+            checkpoint: {
+                /** @description The installation that signed it (KUBEVEND_INSTANCE) */
+                origin: string;
+                /** @description Records the ledger had ever held: the id of the last one */
+                size: number;
+                /** @description The chain hash of record `size` */
+                headHash: string;
+                /** @description The size of the checkpoint before; the batch is the records after it */
+                fromSize: number;
+                /** @description RFC 9162 Merkle tree head over the chain hashes of records fromSize+1 to size */
+                batchRoot: string;
+                /** Format: date-time */
+                time: string;
+                /** @description Which public key verifies it (GET /v1/audit/keys) */
+                keyId: string;
+                /** @description Ed25519 over the checkpoint's text form, base64 */
+                signature: string;
+            };
+            /** @description The inclusion proof, leaf to root, hex */
+            proof: string[];
+        };
+        AuditCheckpoint: {
+            /** @description The installation that signed it (KUBEVEND_INSTANCE) */
+            origin: string;
+            /** @description Records the ledger had ever held: the id of the last one */
+            size: number;
+            /** @description The chain hash of record `size` */
+            headHash: string;
+            /** @description The size of the checkpoint before; the batch is the records after it */
+            fromSize: number;
+            /** @description RFC 9162 Merkle tree head over the chain hashes of records fromSize+1 to size */
+            batchRoot: string;
+            /** Format: date-time */
+            time: string;
+            /** @description Which public key verifies it (GET /v1/audit/keys) */
+            keyId: string;
+            /** @description Ed25519 over the checkpoint's text form, base64 */
+            signature: string;
         };
         CredentialEnvelope: {
             /** @description Identifies the issuance in the ledger and for revocation */
@@ -1182,6 +1309,190 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ChainVerification"];
+                };
+            };
+            /** @description The request was refused; `code` says why */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description kubevend or a Kubernetes API server failed */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAuditCheckpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditCheckpoint"];
+                };
+            };
+            /** @description The request was refused; `code` says why */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description kubevend or a Kubernetes API server failed */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listAuditKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        keys: {
+                            keyId: string;
+                            /** @description SPKI PEM */
+                            publicKey: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The request was refused; `code` says why */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description kubevend or a Kubernetes API server failed */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    verifyAuditCheckpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The installation that signed it (KUBEVEND_INSTANCE) */
+                    origin: string;
+                    /** @description Records the ledger had ever held: the id of the last one */
+                    size: number;
+                    /** @description The chain hash of record `size` */
+                    headHash: string;
+                    /** @description The size of the checkpoint before; the batch is the records after it */
+                    fromSize: number;
+                    /** @description RFC 9162 Merkle tree head over the chain hashes of records fromSize+1 to size */
+                    batchRoot: string;
+                    /** Format: date-time */
+                    time: string;
+                    /** @description Which public key verifies it (GET /v1/audit/keys) */
+                    keyId: string;
+                    /** @description Ed25519 over the checkpoint's text form, base64 */
+                    signature: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChainVerification"];
+                };
+            };
+            /** @description The request was refused; `code` says why */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description kubevend or a Kubernetes API server failed */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAuditReceipt: {
+        parameters: {
+            query: {
+                /** @description The record's chain hash */
+                hash: string;
+            };
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditReceipt"];
                 };
             };
             /** @description The request was refused; `code` says why */
