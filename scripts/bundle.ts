@@ -67,6 +67,12 @@ export async function bundle(outDir: string, entries: string[] = serverEntries, 
 export const cliFile = join(root, 'dist', 'kubevend.js');
 
 /**
+ * The GitHub Action's code, which action.yml runs: committed, since a workflow runs the action from
+ * its repository as it is, without a build. test/action.test.ts checks it is built from the source.
+ */
+export const actionBuild = { file: join(root, 'action', 'index.js'), entry: join(root, 'src', 'cli', 'kubevend', 'github-action.ts') };
+
+/**
  * Builds the `kubevend` command into one file that imports only Node's own modules: a CI job runs
  * it without installing the server's dependencies, and it starts without loading them. Refuses to
  * build when the command's sources import a package.
@@ -91,4 +97,6 @@ if (import.meta.main) {
   process.stdout.write(`built ${relative(root, join(serverDir, 'server.js'))}\n`);
   await bundleCli();
   process.stdout.write(`built ${relative(root, cliFile)}\n`);
+  await bundleCli(actionBuild.file, actionBuild.entry);
+  process.stdout.write(`built ${relative(root, actionBuild.file)}\n`);
 }

@@ -1,14 +1,12 @@
 import { spawn } from 'node:child_process';
-import { readdir, stat, writeFile } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { stringify } from 'yaml';
 import { createTestIssuer, githubClaims, type TestIssuer } from './helpers/ci-issuer.ts';
-import { buildCli, runCli } from './helpers/cli.ts';
+import { runCli, serveWithCli } from './helpers/cli.ts';
 import { createNamespace, createViewerServiceAccount, deleteNamespaces } from './helpers/cluster.ts';
 import { scratchDir } from './helpers/kubevend.ts';
 import { approveInBrowser, startOperatorIdp, type OperatorIdp } from './helpers/oidc-provider.ts';
-import { startServer, type ServerProcess } from './helpers/server-process.ts';
 
 // An operator's day with the built command: sign in at the company's OpenID provider with the
 // device authorization grant, then read the ledger, suspend and resume, and explain decisions.
@@ -16,7 +14,7 @@ describe('kubevend operator commands', () => {
   let scratch: Awaited<ReturnType<typeof scratchDir>>;
   let ci: TestIssuer;
   let idp: OperatorIdp;
-  let server: ServerProcess;
+  let served: Awaited<ReturnType<typeof serveWithCli>>;
   let url: string;
   let cli: string;
   let ns: string;
@@ -30,8 +28,7 @@ describe('kubevend operator commands', () => {
     idp = await startOperatorIdp({ groups: ['platform-team'], idTokenTtlSeconds: 70 });
     ns = await createNamespace('cli-ops');
     await createViewerServiceAccount(ns, 'deployer');
-    const policyFile = join(scratch.dir, 'policy.yaml');
-    await writeFile(policyFile, stringify({
+    served = await serveWithCli(scratch.dir, {
       issuers: [
         { name: 'ci', issuer: ci.issuer, audiences: ['kubevend'], publicKeyFile: ci.publicKeyFile },
         // An operator's sign-in is used for many calls: no replay protection, as for any session token.
@@ -40,14 +37,12 @@ describe('kubevend operator commands', () => {
       clusters: [{ name: 'local', kubeconfig: inject('kubeconfig') }],
       pipelines: [{ name: 'web', issuer: 'ci', match: { repository: 'acme/web' }, grants: [{ cluster: 'local', namespace: ns, serviceAccount: 'deployer' }] }],
       operators: [{ name: 'platform', issuer: 'corp', match: { groups: 'platform-team' }, role: 'admin' }],
-    }));
-    server = startServer({ KUBEVEND_POLICY_FILE: policyFile, KUBEVEND_REAPER_INTERVAL: '0' });
-    [url, cli] = await Promise.all([server.address(), buildCli(scratch.dir)]);
+    });
+    ({ url, cli } = served);
   });
 
   afterAll(async () => {
-    server?.kill();
-    await server?.code;
+    await served?.close();
     await idp?.close();
     await deleteNamespaces(ns);
     await scratch?.cleanup();

@@ -1,9 +1,12 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { stringify } from 'yaml';
 import { bundleCli } from '../../scripts/bundle.ts';
 import { githubClaims, type TestIssuer } from './ci-issuer.ts';
+import { startServer } from './server-process.ts';
 
 export interface Run {
   code: number | null;
@@ -11,6 +14,21 @@ export interface Run {
   stderr: string;
   /** Milliseconds from start to exit. */
   ms: number;
+}
+
+/** The real server in a process of its own with this policy (written to `dir`), and the command built beside it. */
+export async function serveWithCli(dir: string, policy: unknown): Promise<{ url: string; cli: string; close: () => Promise<void> }> {
+  const policyFile = join(dir, 'policy.yaml');
+  await writeFile(policyFile, stringify(policy));
+  const server = startServer({ KUBEVEND_POLICY_FILE: policyFile, KUBEVEND_REAPER_INTERVAL: '0' });
+  const [url, cli] = await Promise.all([server.address(), buildCli(dir)]);
+  return {
+    url, cli,
+    close: async () => {
+      server.kill();
+      await server.code;
+    },
+  };
 }
 
 /** Builds the `kubevend` command as `npm run build` does, into `dir`; answers the file. */

@@ -5,4 +5,6 @@ export interface CommandContext {
   stdout: (text: string) => void;
   /** One line on standard error, prefixed with the command's name; never a secret. */
   say: (line: string) => void;
+  /** The one line that says why the command failed; `say` unless the runner shows errors its own way. */
+  fail?: (line: string) => void;
 }

@@ -30,7 +30,8 @@ const credentialFlags = {
 
 /** The request body's narrowing of the grant, from the flags. */
 export function askOf(values: { cluster?: string[] | undefined; namespace?: string | undefined; 'service-account'?: string | undefined; ttl?: string | undefined; kind?: string | undefined }) {
-  const clusters = values.cluster ?? [];
+  // A comma-separated list counts as several (an Action's or a component's input); empty ones as none.
+  const clusters = (values.cluster ?? []).flatMap((c) => c.split(',')).map((c) => c.trim()).filter(Boolean);
   if (values.kind && values.kind !== 'short-lived' && values.kind !== 'durable') throw new CliError('usage', '--kind is short-lived or durable');
   return {
     ...(clusters.length === 1 ? { cluster: clusters[0] } : clusters.length > 1 ? { clusters } : {}),
@@ -76,6 +77,7 @@ export async function credentialsCommand(args: string[], ctx: CommandContext): P
   const stateFile = stateFileIn(dir);
   if (issued.issuances.length) await saveState(stateFile, { url: service.url, issuances: issued.issuances, ...(issued.expiresAt ? { expiresAt: issued.expiresAt } : {}) });
   if (file !== '-' && format === 'kubeconfig') await ci.exportVariable('KUBECONFIG', file);
+  if (format === 'env' && file !== '-') await ci.exportVariable('KUBEVEND_ENV_FILE', file);
   if (format === 'env' && ci.system === 'github') {
     for (const [name, value] of envLines(issued.content)) await ci.exportVariable(name, value);
   }

@@ -58,10 +58,11 @@ export async function callService(options: ServiceOptions, call: ServiceCall): P
     } catch (err) {
       if (err instanceof CliError) throw err;
       why = describeNetworkError(err);
-      wait = backoff(attempt);
-      if (Date.now() + wait >= deadline) {
+      // Unreachable: tried until the deadline itself, the last wait cut short to end on it.
+      if (Date.now() >= deadline) {
         throw new CliError('unavailable', `${options.url} could not be reached within ${seconds(options.deadlineMs)}: ${why}`);
       }
+      wait = Math.min(backoff(attempt), deadline - Date.now());
       options.say(`${why}; trying again in ${seconds(wait)}`);
       await sleep(wait);
       continue;

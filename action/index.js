@@ -1,0 +1,1143 @@
+import { appendFile, mkdir, mkdtemp, open, readFile, rename, rm, stat } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { createHash, randomBytes } from "node:crypto";
+import { constants } from "node:fs";
+import { homedir, tmpdir } from "node:os";
+import { pathToFileURL } from "node:url";
+
+// src/cli/kubevend/exit.ts
+const exitCodes = {
+	ok: 0,
+	/** Anything else: a file that cannot be written, an audit ledger whose chain is broken. */
+	failed: 1,
+	/** The command line or the request was wrong: an unknown flag, no identity token, a 400. */
+	usage: 2,
+	/** The service said no: 401, 403, 404 (not a pipeline of this identity, suspended, unknown cluster...). */
+	refused: 3,
+	/** The service could not be reached or kept answering 429/5xx until the deadline. */
+	unavailable: 4
+};
+/** A failure the command reports in one line on stderr and ends with its class's exit code. */
+var CliError = class extends Error {
+	exitClass;
+	constructor(exitClass, message) {
+		super(message);
+		this.exitClass = exitClass;
+	}
+};
+/** The class of an HTTP status the service answered with (after any retries). */
+function classOfStatus(status) {
+	if (status === 401 || status === 403 || status === 404 || status === 409) return "refused";
+	if (status >= 400 && status < 500 && status !== 408 && status !== 429) return "usage";
+	return "unavailable";
+}
+
+// src/cli/kubevend/options.ts
+/** Flags every command that calls the service takes. */
+const serviceFlags = {
+	url: { type: "string" },
+	deadline: { type: "string" }
+};
+/** Flags of the commands that present a CI identity token. */
+const tokenFlags = {
+	audience: { type: "string" },
+	"token-file": { type: "string" },
+	"token-env": { type: "string" },
+	"gitlab-token-var": { type: "string" }
+};
+/** Parses argv strictly: an unknown flag or a stray argument is a usage error, not ignored. */
+function parseFlags(args, options, positionals = 0) {
+	try {
+		const parsed = parseArgs({
+			args,
+			options,
+			strict: true,
+			allowPositionals: positionals > 0
+		});
+		if (parsed.positionals.length > positionals) throw new Error(`unexpected argument "${parsed.positionals[positionals]}"`);
+		return parsed;
+	} catch (err) {
+		throw new CliError("usage", err.message);
+	}
+}
+/** `90`, `90s`, `15m`, `1h` in milliseconds. */
+function durationMs(value, flag) {
+	const match = /^(\d+)(ms|s|m|h)?$/.exec(value.trim());
+	if (!match) throw new CliError("usage", `--${flag} takes a duration such as 90s, 15m or 1h (got "${value}")`);
+	const unit = {
+		ms: 1,
+		s: 1e3,
+		m: 6e4,
+		h: 36e5
+	}[match[2] ?? "s"];
+	return Number(match[1]) * unit;
+}
+function serviceOf(values, env, say) {
+	const url = values.url ?? env.KUBEVEND_URL;
+	if (!url) throw new CliError("usage", "name the service with --url or KUBEVEND_URL");
+	if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) throw new CliError("usage", `--url must be an http(s) URL (got "${url}")`);
+	return {
+		url,
+		deadlineMs: durationMs(values.deadline ?? env.KUBEVEND_DEADLINE ?? "60s", "deadline"),
+		say
+	};
+}
+function tokenChoiceOf(values, env) {
+	return {
+		audience: values.audience ?? env.KUBEVEND_AUDIENCE ?? "kubevend",
+		tokenFile: values["token-file"],
+		tokenEnv: values["token-env"],
+		gitlabVariable: values["gitlab-token-var"] ?? env.KUBEVEND_GITLAB_TOKEN_VAR ?? "KUBEVEND_ID_TOKEN"
+	};
+}
+
+// src/cli/kubevend/ci.ts
+function ciSystemOf(env) {
+	if (env.GITHUB_ACTIONS === "true") return "github";
+	if (env.GITLAB_CI === "true") return "gitlab";
+	return "other";
+}
+/**
+* Finds the CI system's identity token: an explicit file or variable first, then GitHub's token
+* endpoint, then GitLab's `id_tokens` variable. Every token it hands out is masked in GitHub's log.
+*/
+function identityTokens(choice, env, mask) {
+	const masked = (source, renewable, read) => ({
+		source,
+		renewable,
+		async next() {
+			const token = (await read()).trim();
+			if (!token) throw new CliError("usage", `the identity token from ${source} is empty`);
+			mask(token);
+			return token;
+		}
+	});
+	if (choice.tokenFile) {
+		const file = choice.tokenFile;
+		return masked(`file ${file}`, true, () => readFile(file, "utf8").catch((err) => {
+			throw new CliError("usage", `cannot read the identity token file ${file} (${err.code ?? err.message})`);
+		}));
+	}
+	if (choice.tokenEnv) {
+		const name = choice.tokenEnv;
+		return masked(`variable ${name}`, false, async () => {
+			if (!env[name]) throw new CliError("usage", `the variable ${name} named by --token-env is not set`);
+			return env[name];
+		});
+	}
+	const system = ciSystemOf(env);
+	if (system === "github") {
+		const url = env.ACTIONS_ID_TOKEN_REQUEST_URL;
+		const bearer = env.ACTIONS_ID_TOKEN_REQUEST_TOKEN;
+		if (!url || !bearer) throw new CliError("usage", "GitHub Actions gives this job no identity token: add `permissions: { id-token: write }` to the job");
+		return masked("GitHub Actions", true, () => githubIdToken(url, bearer, choice.audience));
+	}
+	if (system === "gitlab") {
+		const name = choice.gitlabVariable;
+		return masked(`GitLab id_tokens variable ${name}`, false, async () => {
+			if (!env[name]) throw new CliError("usage", `GitLab gives this job no ${name}: declare \`id_tokens: { ${name}: { aud: ${choice.audience} } }\` in the job`);
+			return env[name];
+		});
+	}
+	throw new CliError("usage", "no identity token: outside GitHub Actions and GitLab CI, pass --token-file or --token-env");
+}
+/** Asks GitHub's token endpoint for an ID token for `audience`, as GitHub's own toolkit does. */
+async function githubIdToken(requestUrl, bearer, audience) {
+	let response;
+	try {
+		response = await fetch(`${requestUrl}&audience=${encodeURIComponent(audience)}`, {
+			headers: {
+				authorization: `bearer ${bearer}`,
+				accept: "application/json; api-version=2.0",
+				"user-agent": "kubevend-cli"
+			},
+			signal: AbortSignal.timeout(2e4)
+		});
+	} catch (err) {
+		throw new CliError("unavailable", `GitHub's ID token endpoint cannot be reached: ${err.message}`);
+	}
+	if (!response.ok) {
+		await response.body?.cancel();
+		throw new CliError(response.status >= 500 ? "unavailable" : "refused", `GitHub's ID token endpoint answered ${response.status}`);
+	}
+	const body = await response.json().catch(() => ({}));
+	if (typeof body.value !== "string") throw new CliError("unavailable", "GitHub's ID token endpoint answered without a token");
+	return body.value;
+}
+function ciSurface(env, stdout, dotenv) {
+	const system = ciSystemOf(env);
+	const line = (name, value) => {
+		if (/[\r\n]/.test(value)) throw new CliError("failed", `the value of ${name} holds a line break`);
+		return `${name}=${value}\n`;
+	};
+	return {
+		system,
+		mask: (secret) => {
+			if (system === "github") for (const part of secret.split(/\r?\n/).filter(Boolean)) stdout(`::add-mask::${part}\n`);
+		},
+		async exportVariable(name, value) {
+			if (system === "github" && env.GITHUB_ENV) await appendFile(env.GITHUB_ENV, line(name, value));
+			else stdout(`export ${name}='${value.replaceAll("'", "'\\''")}'\n`);
+			if (dotenv) await appendFile(dotenv, line(name, value));
+		},
+		async setOutput(name, value) {
+			if (system === "github" && env.GITHUB_OUTPUT) await appendFile(env.GITHUB_OUTPUT, line(name, value));
+		}
+	};
+}
+/** The job's identity token for one call, masked in GitHub's log: for commands other than `credentials`. */
+function jobToken(values, env, stdout) {
+	const tokens = identityTokens(tokenChoiceOf(values, env), env, ciSurface(env, stdout).mask);
+	return () => tokens.next();
+}
+
+// src/cli/kubevend/files.ts
+/**
+* Writes a secret (a kubeconfig, a cached credential) readable by its owner only: into a new file
+* made with mode 0600 beside the target, then renamed over it. A rename replaces a symlink at the
+* target rather than writing through it, so a link planted there cannot redirect the secret.
+*/
+async function writePrivateFile(path, content) {
+	await mkdir(dirname(path), {
+		recursive: true,
+		mode: 448
+	});
+	const temporary = `${path}.${randomBytes(6).toString("hex")}.tmp`;
+	const file = await open(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 384);
+	try {
+		await file.chmod(384);
+		await file.writeFile(content);
+		await file.sync();
+	} finally {
+		await file.close();
+	}
+	try {
+		await rename(temporary, path);
+	} catch (err) {
+		await rm(temporary, { force: true });
+		throw err;
+	}
+}
+/**
+* Reads a file this command wrote with writePrivateFile: undefined when it is absent, a symlink,
+* not a regular file, not the caller's own, or readable by others (another user could have written
+* it, or read it). `why` is told the reason a file that exists was not read.
+*/
+async function readPrivateFile(path, why = () => {}) {
+	let file;
+	try {
+		file = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+	} catch (err) {
+		const code = err.code;
+		if (code === "ELOOP") why(`${path} is a symlink; it is not followed`);
+		else if (code !== "ENOENT") why(`${path} cannot be read (${code})`);
+		return;
+	}
+	try {
+		const stat = await file.stat();
+		if (!stat.isFile()) return void why(`${path} is not a regular file`);
+		if ((stat.mode & 63) !== 0) return void why(`${path} is readable by others; it is not used`);
+		if (process.getuid && stat.uid !== process.getuid()) return void why(`${path} belongs to another user; it is not used`);
+		return await file.readFile("utf8");
+	} finally {
+		await file.close();
+	}
+}
+
+// src/cli/kubevend/service.ts
+/** Statuses that say "later": a rate limit, or a service at capacity or waiting on a dependency. */
+const retryable = /* @__PURE__ */ new Set([429, 503]);
+/**
+* Calls the service, retrying 429 and 503 (honouring Retry-After) and unreachable moments until the
+* deadline. Answers the response of a 2xx, its body unread; throws a CliError of the refusal's class
+* otherwise, naming the problem's code, detail and request id.
+*/
+async function callService(options, call) {
+	const deadline = Date.now() + options.deadlineMs;
+	const url = new URL(call.path.replace(/^\//, ""), options.url.endsWith("/") ? options.url : `${options.url}/`);
+	for (let attempt = 1;; attempt++) {
+		const remaining = deadline - Date.now();
+		let response;
+		let wait;
+		let why;
+		try {
+			const token = await call.token();
+			response = await fetch(url, {
+				method: call.method,
+				headers: {
+					authorization: `Bearer ${token}`,
+					accept: call.accept ?? "application/json",
+					"user-agent": "kubevend-cli",
+					...call.body === void 0 ? {} : { "content-type": "application/json" }
+				},
+				...call.body === void 0 ? {} : { body: JSON.stringify(call.body) },
+				signal: AbortSignal.timeout(Math.max(remaining, 1))
+			});
+		} catch (err) {
+			if (err instanceof CliError) throw err;
+			why = describeNetworkError(err);
+			if (Date.now() >= deadline) throw new CliError("unavailable", `${options.url} could not be reached within ${seconds(options.deadlineMs)}: ${why}`);
+			wait = Math.min(backoff(attempt), deadline - Date.now());
+			options.say(`${why}; trying again in ${seconds(wait)}`);
+			await sleep(wait);
+			continue;
+		}
+		if (response.ok) return response;
+		const facts = await problemOf(response);
+		if (!retryable.has(response.status)) throw new CliError(classOfStatus(response.status), describeProblem(facts));
+		wait = retryAfterMs(response.headers.get("retry-after")) ?? backoff(attempt);
+		if (Date.now() + wait >= deadline) throw new CliError("unavailable", `${describeProblem(facts)}; gave up: a retry in ${seconds(wait)} would pass the deadline of ${seconds(options.deadlineMs)}`);
+		options.say(`${response.status} ${facts.code ?? ""}: trying again in ${seconds(wait)}`.replace(" :", ":"));
+		await sleep(wait);
+	}
+}
+/** The problem+json of a refusal; of anything else (a proxy's page), only the status. */
+async function problemOf(response) {
+	const facts = { status: response.status };
+	const requestId = response.headers.get("x-request-id");
+	if (requestId) facts.requestId = requestId;
+	if (/json/i.test(response.headers.get("content-type") ?? "")) try {
+		const body = await response.json();
+		if (typeof body.code === "string") facts.code = body.code;
+		if (typeof body.detail === "string") facts.detail = body.detail;
+	} catch {}
+	else await response.body?.cancel();
+	return facts;
+}
+function describeProblem(f) {
+	return `${`${f.status}${f.code ? ` ${f.code}` : ""}`}${f.detail ? `: ${f.detail}` : ""}${f.requestId ? ` (request id ${f.requestId})` : ""}`;
+}
+function describeNetworkError(err) {
+	const e = err;
+	if (e.name === "TimeoutError" || e.name === "AbortError") return "no answer in time";
+	return e.cause?.code ?? e.cause?.message ?? e.message ?? String(err);
+}
+/** Retry-After as seconds or an HTTP date, in milliseconds; undefined when absent or unreadable. */
+function retryAfterMs(value) {
+	if (!value) return void 0;
+	if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1e3;
+	const at = Date.parse(value);
+	return Number.isNaN(at) ? void 0 : Math.max(0, at - Date.now());
+}
+/** 0.5 s, 1 s, 2 s ... at most 10 s, with jitter so that a fleet of jobs does not come back at once. */
+function backoff(attempt) {
+	const base = Math.min(500 * 2 ** (attempt - 1), 1e4);
+	return Math.round(base * (.75 + Math.random() * .5));
+}
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const seconds = (ms) => `${Math.round(ms / 100) / 10}s`;
+
+// src/cli/kubevend/state.ts
+/**
+* Where a job's kubeconfig and state live: the runner's per-job temporary folder on GitHub, a
+* folder named after the job on GitLab (its after_script runs in a shell of its own and finds it
+* there), a new private folder elsewhere.
+*/
+async function jobDir(env) {
+	if (env.GITHUB_ACTIONS === "true" && env.RUNNER_TEMP) return join(env.RUNNER_TEMP, "kubevend");
+	if (env.GITLAB_CI === "true" && env.CI_JOB_ID) return join(env.TMPDIR || tmpdir(), `kubevend-job-${env.CI_JOB_ID}`);
+	return mkdtemp(join(tmpdir(), "kubevend-"));
+}
+const stateFileIn = (dir) => join(dir, "state.json");
+async function saveState(file, state) {
+	await writePrivateFile(file, `${JSON.stringify(state)}\n`);
+}
+async function loadState(file) {
+	const text = await readPrivateFile(file, (reason) => {
+		throw new CliError("usage", `the job state cannot be used: ${reason}`);
+	});
+	if (text === void 0) throw new CliError("usage", `no job state at ${file}: nothing was issued by \`kubevend credentials\` in this job`);
+	const state = JSON.parse(text);
+	if (typeof state.url !== "string" || !Array.isArray(state.issuances)) throw new CliError("usage", `${file} is not kubevend's job state`);
+	return state;
+}
+
+// src/cli/kubevend/credentials.ts
+const formats = [
+	"kubeconfig",
+	"env",
+	"exec-credential"
+];
+/** The flags that narrow the grant, as the request body's fields do. */
+const askFlags = {
+	cluster: {
+		type: "string",
+		multiple: true
+	},
+	namespace: { type: "string" },
+	"service-account": { type: "string" },
+	ttl: { type: "string" },
+	kind: { type: "string" }
+};
+const credentialFlags = {
+	...serviceFlags,
+	...tokenFlags,
+	...askFlags,
+	format: { type: "string" },
+	file: { type: "string" },
+	dotenv: { type: "string" }
+};
+/** The request body's narrowing of the grant, from the flags. */
+function askOf(values) {
+	const clusters = (values.cluster ?? []).flatMap((c) => c.split(",")).map((c) => c.trim()).filter(Boolean);
+	if (values.kind && values.kind !== "short-lived" && values.kind !== "durable") throw new CliError("usage", "--kind is short-lived or durable");
+	return {
+		...clusters.length === 1 ? { cluster: clusters[0] } : clusters.length > 1 ? { clusters } : {},
+		...values.namespace ? { namespace: values.namespace } : {},
+		...values["service-account"] ? { serviceAccount: values["service-account"] } : {},
+		...values.ttl ? { ttlSeconds: Math.round(durationMs(values.ttl, "ttl") / 1e3) } : {},
+		...values.kind ? { kind: values.kind } : {}
+	};
+}
+/** `kubevend credentials`: vends a credential for this CI job and hands it to the job's later steps. */
+async function credentialsCommand(args, ctx) {
+	const { values } = parseFlags(args, credentialFlags);
+	const format = values.format ?? "kubeconfig";
+	if (!formats.includes(format)) throw new CliError("usage", `--format is one of ${formats.join(", ")}`);
+	const ask = askOf(values);
+	if (format === "exec-credential" && "clusters" in ask) throw new CliError("usage", "an ExecCredential holds one cluster's token: name one --cluster");
+	const service = serviceOf(values, ctx.env, ctx.say);
+	const ci = ciSurface(ctx.env, ctx.stdout, values.dotenv);
+	const tokens = identityTokens(tokenChoiceOf(values, ctx.env), ctx.env, ci.mask);
+	const issued = readAnswer(format, await (await callService(service, {
+		method: "POST",
+		path: "/v1/credentials",
+		token: () => tokens.next(),
+		body: {
+			...ask,
+			format: format === "kubeconfig" ? "json" : format
+		}
+	})).text());
+	for (const secret of issued.secrets) ci.mask(secret);
+	const dir = values.file && values.file !== "-" ? dirname(resolve(values.file)) : await jobDir(ctx.env);
+	const file = values.file === "-" ? "-" : resolve(values.file ?? join(dir, defaultName[format]));
+	if (file === "-") ctx.stdout(issued.content);
+	else await writePrivateFile(file, issued.content);
+	const stateFile = stateFileIn(dir);
+	if (issued.issuances.length) await saveState(stateFile, {
+		url: service.url,
+		issuances: issued.issuances,
+		...issued.expiresAt ? { expiresAt: issued.expiresAt } : {}
+	});
+	if (file !== "-" && format === "kubeconfig") await ci.exportVariable("KUBECONFIG", file);
+	if (format === "env" && file !== "-") await ci.exportVariable("KUBEVEND_ENV_FILE", file);
+	if (format === "env" && ci.system === "github") for (const [name, value] of envLines(issued.content)) await ci.exportVariable(name, value);
+	if (issued.issuances.length) await ci.exportVariable("KUBEVEND_STATE", stateFile);
+	if (file !== "-") await ci.setOutput(format === "kubeconfig" ? "kubeconfig" : "file", file);
+	await ci.setOutput("issuance-ids", issued.issuances.join(","));
+	if (issued.expiresAt) await ci.setOutput("expires-at", issued.expiresAt);
+	ctx.say(`${issued.summary}${file === "-" ? "" : `; written to ${file}`}`);
+}
+const defaultName = {
+	kubeconfig: "kubeconfig",
+	env: "kubevend.env",
+	"exec-credential": "exec-credential.json"
+};
+/**
+* Checks that a 2xx answer is the credential asked for before anything is written: a proxy's page
+* or a truncated body is never saved as a kubeconfig.
+*/
+function readAnswer(format, text) {
+	const malformed = (what) => new CliError("unavailable", `the service answered 2xx without ${what}; nothing was written`);
+	if (format === "kubeconfig") {
+		let body;
+		try {
+			body = JSON.parse(text);
+		} catch {
+			throw malformed("a JSON credential envelope");
+		}
+		if (typeof body.kubeconfig !== "string" || !/^apiVersion: v1\nkind: Config\n/.test(body.kubeconfig) || !Array.isArray(body.issuances)) throw malformed("a kubeconfig");
+		const where = body.issuances.map((i) => `${i.cluster}/${i.namespace} as ${i.serviceAccount}`).join(", ");
+		return {
+			content: body.kubeconfig,
+			secrets: [...body.kubeconfig.matchAll(/^\s+token: (".*")$/gm)].map((m) => JSON.parse(m[1])),
+			issuances: body.issuances.map((i) => i.issuanceId),
+			expiresAt: body.expiresAt,
+			summary: `pipeline ${body.pipeline} granted ${where}, until ${body.expiresAt}`
+		};
+	}
+	if (format === "env") {
+		const lines = new Map(envLines(text));
+		if (!lines.has("KUBECONFIG_DATA")) throw malformed("env lines");
+		const expiresAt = lines.get("KUBEVEND_EXPIRES_AT");
+		return {
+			content: text,
+			secrets: ["KUBE_TOKEN", "KUBECONFIG_DATA"].map((n) => lines.get(n)).filter((v) => !!v),
+			issuances: (lines.get("KUBEVEND_ISSUANCE_IDS") ?? "").split(",").filter(Boolean),
+			...expiresAt ? { expiresAt } : {},
+			summary: `granted until ${expiresAt}`
+		};
+	}
+	const credential = parseExecCredential(text);
+	if (!credential) throw malformed("an ExecCredential");
+	return {
+		content: text,
+		secrets: [credential.token],
+		issuances: [],
+		expiresAt: credential.expirationTimestamp,
+		summary: `granted until ${credential.expirationTimestamp}`
+	};
+}
+function envLines(text) {
+	return text.split("\n").filter((l) => /^[A-Z_][A-Z0-9_]*=/.test(l)).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]);
+}
+/** The token and expiry of a client.authentication.k8s.io/v1 ExecCredential, or undefined. */
+function parseExecCredential(text) {
+	try {
+		const body = JSON.parse(text);
+		const { token, expirationTimestamp } = body.status ?? {};
+		if (body.kind !== "ExecCredential" || body.apiVersion !== "client.authentication.k8s.io/v1") return void 0;
+		if (typeof token !== "string" || !token || typeof expirationTimestamp !== "string" || Number.isNaN(Date.parse(expirationTimestamp))) return void 0;
+		return {
+			token,
+			expirationTimestamp
+		};
+	} catch {
+		return;
+	}
+}
+
+// src/cli/kubevend/exec-credential.ts
+const flags$1 = {
+	...serviceFlags,
+	...tokenFlags,
+	...askFlags,
+	"cache-dir": { type: "string" },
+	"renew-before": { type: "string" }
+};
+/**
+* `kubevend exec-credential`: a kubectl exec credential plugin. It answers from a cache (one 0600
+* file per service, cluster, namespace and ServiceAccount) until `--renew-before` the credential's
+* expiry, then asks the service again with a new identity token, so a job that outlives one token
+* never hands kubectl an expired one.
+*/
+async function execCredentialCommand(args, ctx) {
+	const { values } = parseFlags(args, flags$1);
+	const ask = askOf(values);
+	if ("clusters" in ask) throw new CliError("usage", "an ExecCredential holds one cluster's token: name one --cluster");
+	const service = serviceOf(values, ctx.env, ctx.say);
+	const renewBeforeMs = durationMs(values["renew-before"] ?? "2m", "renew-before");
+	const choice = tokenChoiceOf(values, ctx.env);
+	const dir = values["cache-dir"] ?? ctx.env.KUBEVEND_CACHE_DIR ?? join(ctx.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "kubevend", "credentials");
+	const key = createHash("sha256").update(JSON.stringify([
+		service.url,
+		choice.audience,
+		values.cluster?.[0] ?? "",
+		ask.namespace ?? "",
+		ask.serviceAccount ?? ""
+	])).digest("hex").slice(0, 32);
+	const file = join(dir, `${key}.json`);
+	const fresh = (text) => {
+		const credential = text === void 0 ? void 0 : parseExecCredential(text);
+		return !!credential && Date.parse(credential.expirationTimestamp) - Date.now() > renewBeforeMs;
+	};
+	const cached = await readPrivateFile(file, ctx.say);
+	if (fresh(cached)) return ctx.stdout(cached);
+	const release = await lock(`${file}.lock`, service.deadlineMs);
+	try {
+		const again = await readPrivateFile(file, ctx.say);
+		if (fresh(again)) return ctx.stdout(again);
+		const ci = ciSurface(ctx.env, () => {});
+		const tokens = identityTokens(choice, ctx.env, ci.mask);
+		if (again !== void 0 && !tokens.renewable) ctx.say(`the cached credential is due for renewal and ${tokens.source} gives no new identity token; asking with the one it has`);
+		const text = await (await callService(service, {
+			method: "POST",
+			path: "/v1/credentials",
+			token: () => tokens.next(),
+			body: {
+				...ask,
+				format: "exec-credential"
+			}
+		})).text();
+		if (!parseExecCredential(text)) throw new CliError("unavailable", "the service answered 2xx without an ExecCredential");
+		await writePrivateFile(file, text);
+		ctx.stdout(text);
+	} finally {
+		await release();
+	}
+}
+/** An exclusive lock file; one left by a process that died is taken over after a minute. */
+async function lock(path, waitMs) {
+	const until = Date.now() + waitMs;
+	await mkdir(join(path, ".."), {
+		recursive: true,
+		mode: 448
+	});
+	for (;;) {
+		try {
+			await (await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 384)).close();
+			return () => rm(path, { force: true });
+		} catch (err) {
+			if (err.code !== "EEXIST") throw err;
+		}
+		if (await stat(path).then((s) => Date.now() - s.mtimeMs, () => 0) > 6e4) await rm(path, { force: true });
+		else if (Date.now() > until) throw new CliError("unavailable", `another kubevend holds ${path}`);
+		else await sleep(100);
+	}
+}
+
+// src/cli/kubevend/login.ts
+/** Flags of the commands an operator runs with their login. */
+const loginFlags = {
+	issuer: { type: "string" },
+	"client-id": { type: "string" },
+	"token-cache-dir": { type: "string" }
+};
+const cacheDirOf = (values, env) => values["token-cache-dir"] ?? env.KUBEVEND_TOKEN_CACHE_DIR ?? join(homedir(), ".kube", "cache", "kubevend");
+const cacheFile = (dir, issuer, clientId) => join(dir, `${createHash("sha256").update(JSON.stringify([issuer, clientId])).digest("hex").slice(0, 32)}.json`);
+const currentFile = (dir) => join(dir, "current.json");
+/**
+* `kubevend login`: the OAuth device authorization grant (RFC 8628) against the operator's OIDC
+* provider. Prints where to go and the code to enter, waits for the approval, and caches the ID
+* token (and refresh token) that operator commands present to kubevend.
+*/
+async function loginCommand(args, ctx) {
+	const { values } = parseFlags(args, {
+		...loginFlags,
+		scope: { type: "string" }
+	});
+	const issuer = values.issuer ?? ctx.env.KUBEVEND_OIDC_ISSUER;
+	const clientId = values["client-id"] ?? ctx.env.KUBEVEND_OIDC_CLIENT_ID;
+	if (!issuer || !clientId) throw new CliError("usage", "name the OIDC provider with --issuer and --client-id (or KUBEVEND_OIDC_ISSUER, KUBEVEND_OIDC_CLIENT_ID)");
+	const provider = await discover(issuer);
+	if (!provider.device_authorization_endpoint) throw new CliError("usage", `${issuer} offers no device authorization endpoint`);
+	const start = await form(provider.device_authorization_endpoint, {
+		client_id: clientId,
+		scope: values.scope ?? "openid offline_access"
+	});
+	if (!start.ok) throw new CliError("refused", `the provider refused the device authorization: ${start.body.error ?? start.status}`);
+	const { device_code, user_code, verification_uri, verification_uri_complete } = start.body;
+	const expiresIn = Number(start.body.expires_in ?? 600);
+	let interval = Number(start.body.interval ?? 5) * 1e3;
+	ctx.say(`to sign in, open ${verification_uri_complete ?? verification_uri} and confirm the code ${user_code}`);
+	const until = Date.now() + expiresIn * 1e3;
+	while (Date.now() < until) {
+		await sleep(interval);
+		const answer = await form(provider.token_endpoint, {
+			grant_type: "urn:ietf:params:oauth:grant-type:device_code",
+			device_code,
+			client_id: clientId
+		});
+		if (answer.ok) {
+			await saveLogin(cacheDirOf(values, ctx.env), {
+				issuer,
+				clientId,
+				...tokensOf(answer.body)
+			});
+			ctx.say(`signed in as ${claimsOf(String(answer.body.id_token)).sub} at ${issuer}`);
+			return;
+		}
+		if (answer.body.error === "slow_down") interval += 5e3;
+		else if (answer.body.error !== "authorization_pending") throw new CliError("refused", `the sign-in was not completed: ${answer.body.error ?? answer.status}`);
+	}
+	throw new CliError("refused", "the sign-in was not completed before the code expired");
+}
+/**
+* The bearer token of an operator command: a token file or variable when given, else the cached
+* login's ID token, renewed with its refresh token when less than a minute of it is left.
+*/
+async function operatorToken(values, ctx) {
+	if (values["token-file"]) return (await readFile(values["token-file"], "utf8")).trim();
+	const variable = values["token-env"] ?? (ctx.env.KUBEVEND_TOKEN ? "KUBEVEND_TOKEN" : void 0);
+	if (variable) {
+		if (!ctx.env[variable]) throw new CliError("usage", `the variable ${variable} is not set`);
+		return ctx.env[variable];
+	}
+	const dir = cacheDirOf(values, ctx.env);
+	const current = JSON.parse(await readPrivateFile(currentFile(dir), ctx.say) ?? "{}");
+	const issuer = values.issuer ?? ctx.env.KUBEVEND_OIDC_ISSUER ?? current.issuer;
+	const clientId = values["client-id"] ?? ctx.env.KUBEVEND_OIDC_CLIENT_ID ?? current.clientId;
+	const notLoggedIn = new CliError("usage", "not signed in: run `kubevend login --issuer <url> --client-id <id>` (or pass --token-env)");
+	if (!issuer || !clientId) throw notLoggedIn;
+	const text = await readPrivateFile(cacheFile(dir, issuer, clientId), ctx.say);
+	if (!text) throw notLoggedIn;
+	const login = JSON.parse(text);
+	if ((claimsOf(login.idToken).exp ?? 0) * 1e3 - Date.now() > 6e4) return login.idToken;
+	if (!login.refreshToken) throw new CliError("usage", "the sign-in has expired: run `kubevend login` again");
+	const answer = await form((await discover(issuer)).token_endpoint, {
+		grant_type: "refresh_token",
+		refresh_token: login.refreshToken,
+		client_id: clientId
+	});
+	if (!answer.ok || typeof answer.body.id_token !== "string") throw new CliError("usage", "the sign-in has expired and could not be renewed: run `kubevend login` again");
+	const renewed = {
+		issuer,
+		clientId,
+		...tokensOf(answer.body, login.refreshToken)
+	};
+	await saveLogin(dir, renewed);
+	return renewed.idToken;
+}
+async function saveLogin(dir, login) {
+	await writePrivateFile(cacheFile(dir, login.issuer, login.clientId), JSON.stringify(login));
+	await writePrivateFile(currentFile(dir), JSON.stringify({
+		issuer: login.issuer,
+		clientId: login.clientId
+	}));
+}
+function tokensOf(body, previousRefresh) {
+	if (typeof body.id_token !== "string") throw new CliError("refused", "the provider answered without an ID token (is the scope \"openid\" allowed?)");
+	const refresh = typeof body.refresh_token === "string" ? body.refresh_token : previousRefresh;
+	return {
+		idToken: body.id_token,
+		...refresh ? { refreshToken: refresh } : {}
+	};
+}
+function claimsOf(jwt) {
+	try {
+		return JSON.parse(Buffer.from(jwt.split(".")[1] ?? "", "base64url").toString("utf8"));
+	} catch {
+		return {};
+	}
+}
+async function discover(issuer) {
+	const url = `${issuer.replace(/\/$/, "")}/.well-known/openid-configuration`;
+	const response = await fetch(url, { signal: AbortSignal.timeout(2e4) }).catch((err) => {
+		throw new CliError("unavailable", `the OIDC provider cannot be reached at ${url}: ${err.message}`);
+	});
+	if (!response.ok) throw new CliError("unavailable", `the OIDC provider answered ${response.status} at ${url}`);
+	return await response.json();
+}
+async function form(url, fields) {
+	const response = await fetch(url, {
+		method: "POST",
+		body: new URLSearchParams(fields),
+		headers: { accept: "application/json" },
+		signal: AbortSignal.timeout(2e4)
+	}).catch((err) => {
+		throw new CliError("unavailable", `the OIDC provider cannot be reached: ${err.message}`);
+	});
+	const body = await response.json().catch(() => ({}));
+	return {
+		ok: response.ok,
+		status: response.status,
+		body
+	};
+}
+
+// src/cli/kubevend/output.ts
+const outputs = [
+	"table",
+	"json",
+	"ndjson",
+	"csv"
+];
+function outputOf(value, fallback = "table") {
+	const output = value ?? fallback;
+	if (!outputs.includes(output)) throw new CliError("usage", `--output is one of ${outputs.join(", ")}`);
+	return output;
+}
+const cell = (value) => value === null || value === void 0 ? "" : typeof value === "object" ? JSON.stringify(value) : String(value);
+/** Rows as a table for people, CSV (RFC 4180) for spreadsheets, or JSON / NDJSON for programs. */
+function render(rows, columns, output, header = true) {
+	if (output === "json") return `${JSON.stringify(rows, null, 2)}\n`;
+	if (output === "ndjson") return rows.map((r) => `${JSON.stringify(r)}\n`).join("");
+	const cells = rows.map((r) => columns.map(([, value]) => cell(value(r))));
+	const headings = columns.map(([heading]) => heading);
+	if (output === "csv") {
+		const quote = (v) => /[",\r\n]/.test(v) ? `"${v.replaceAll("\"", "\"\"")}"` : v;
+		return [...header ? [headings] : [], ...cells].map((line) => `${line.map(quote).join(",")}\r\n`).join("");
+	}
+	const table = header ? [headings, ...cells] : cells;
+	const widths = headings.map((_, i) => Math.max(...[headings, ...cells].map((line) => line[i].length)));
+	return table.map((line) => `${line.map((v, i) => i === line.length - 1 ? v : v.padEnd(widths[i])).join("  ")}\n`).join("");
+}
+
+// src/cli/kubevend/operator.ts
+const operatorFlags = {
+	...serviceFlags,
+	...loginFlags,
+	"token-file": tokenFlags["token-file"],
+	"token-env": tokenFlags["token-env"]
+};
+function operatorCall(values, ctx) {
+	const service = serviceOf(values, ctx.env, ctx.say);
+	const token = () => operatorToken(values, ctx);
+	return {
+		service,
+		async json(method, path, body) {
+			return await (await callService(service, {
+				method,
+				path,
+				token,
+				...body === void 0 ? {} : { body }
+			})).json();
+		},
+		stream: (path) => callService(service, {
+			method: "GET",
+			path,
+			token,
+			accept: "application/x-ndjson"
+		})
+	};
+}
+const query = (params) => {
+	const search = new URLSearchParams(Object.entries(params).flatMap(([k, v]) => v === void 0 ? [] : [[k, String(v)]]));
+	return search.size ? `?${search}` : "";
+};
+const auditColumns = [
+	["ID", (r) => r.id],
+	["TIME", (r) => r.time],
+	["KIND", (r) => r.kind],
+	["OUTCOME", (r) => r.outcome],
+	["PIPELINE", (r) => r.pipeline],
+	["CLUSTER", (r) => r.cluster],
+	["NAMESPACE", (r) => r.namespace],
+	["REASON", (r) => r.reasonCode],
+	["ISSUANCE", (r) => r.issuanceId],
+	["WHO", (r) => {
+		const c = r.claims;
+		return c.repository ?? c.project ?? "";
+	}]
+];
+const auditFilters = [
+	"pipeline",
+	"repository",
+	"project",
+	"cluster",
+	"namespace",
+	"outcome",
+	"kind",
+	"issuance",
+	"from",
+	"to"
+];
+/** `kubevend audit`: the ledger, filtered, as a table, JSON, NDJSON or CSV; `--follow` keeps printing new records. */
+async function auditCommand(args, ctx) {
+	if (args[0] === "verify") return auditVerifyCommand(args.slice(1), ctx);
+	const { values } = parseFlags(args, {
+		...operatorFlags,
+		...Object.fromEntries(auditFilters.map((f) => [f, { type: "string" }])),
+		limit: { type: "string" },
+		output: {
+			type: "string",
+			short: "o"
+		},
+		follow: {
+			type: "boolean",
+			short: "f"
+		},
+		interval: { type: "string" }
+	});
+	const output = outputOf(values.output);
+	const limit = Number(values.limit ?? 50);
+	if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new CliError("usage", "--limit is a whole number from 1 to 500");
+	const filter = Object.fromEntries(auditFilters.map((f) => [f === "issuance" ? "issuanceId" : f, values[f]]));
+	const api = operatorCall(values, ctx);
+	if (output === "ndjson" && !values.follow) {
+		const response = await api.stream(`/v1/audit${query(filter)}`);
+		for await (const chunk of response.body) ctx.stdout(Buffer.from(chunk).toString("utf8"));
+		return;
+	}
+	const page = await api.json("GET", `/v1/audit${query({
+		...filter,
+		limit
+	})}`);
+	const oldestFirst = page.items.toReversed();
+	ctx.stdout(render(oldestFirst, auditColumns, output === "json" && values.follow ? "ndjson" : output));
+	if (!values.follow) return;
+	let seen = Math.max(0, ...page.items.map((r) => Number(r.id)));
+	const every = Number(values.interval ?? 2) * 1e3;
+	for (;;) {
+		await sleep(every);
+		const fresh = [];
+		let cursor = null;
+		do {
+			const next = await api.json("GET", `/v1/audit${query({
+				...filter,
+				limit: 500,
+				...cursor ? { cursor } : {}
+			})}`);
+			const newer = next.items.filter((r) => Number(r.id) > seen);
+			fresh.push(...newer);
+			cursor = newer.length === next.items.length ? next.nextCursor : null;
+		} while (cursor);
+		if (!fresh.length) continue;
+		seen = Math.max(seen, ...fresh.map((r) => Number(r.id)));
+		ctx.stdout(render(fresh.toReversed(), auditColumns, output === "json" ? "ndjson" : output, false));
+	}
+}
+/**
+* `kubevend audit verify`: asks the service to walk the ledger's chain (GET /v1/audit/verify), or,
+* with --database-url, runs the same verifier as `npm run audit:verify` against the store itself.
+*/
+async function auditVerifyCommand(args, ctx) {
+	const { values } = parseFlags(args, {
+		...operatorFlags,
+		"database-url": { type: "string" },
+		output: {
+			type: "string",
+			short: "o"
+		}
+	});
+	if (values["database-url"]) {
+		process.env.KUBEVEND_DATABASE_URL = values["database-url"];
+		await import(pathToFileURL(join(import.meta.dirname, "cli", "verify-audit.js")).href);
+		return;
+	}
+	const result = await operatorCall(values, ctx).json("GET", "/v1/audit/verify");
+	if (values.output === "json") ctx.stdout(`${JSON.stringify(result)}\n`);
+	else if (result.ok) ctx.stdout(`audit ledger intact: ${result.count} records verified\n`);
+	else ctx.stdout(`audit ledger BROKEN at record ${result.recordId} (${result.problem}): ${result.detail}; ${result.count} records verified before it\n`);
+	if (!result.ok) throw new CliError("failed", "the audit ledger does not verify");
+}
+const issuanceColumns = [
+	["ID", (r) => r.id],
+	["PIPELINE", (r) => r.pipeline],
+	["CLUSTER", (r) => r.cluster],
+	["NAMESPACE", (r) => r.namespace],
+	["SERVICE ACCOUNT", (r) => r.serviceAccount],
+	["KIND", (r) => r.tokenKind],
+	["STATE", (r) => r.state],
+	["CREATED", (r) => r.createdAt],
+	["EXPIRES", (r) => r.expiresAt]
+];
+/** `kubevend issuances`: credentials and their state (operators: all; filters by pipeline, cluster, state). */
+async function issuancesCommand(args, ctx) {
+	const { values } = parseFlags(args, {
+		...operatorFlags,
+		pipeline: { type: "string" },
+		cluster: { type: "string" },
+		state: { type: "string" },
+		limit: { type: "string" },
+		output: {
+			type: "string",
+			short: "o"
+		}
+	});
+	const output = outputOf(values.output);
+	const page = await operatorCall(values, ctx).json("GET", `/v1/issuances${query({
+		pipeline: values.pipeline,
+		cluster: values.cluster,
+		state: values.state,
+		limit: values.limit ?? 100
+	})}`);
+	ctx.stdout(render(page.items, issuanceColumns, output));
+}
+/** `kubevend suspend PIPELINE`: the kill switch; suspends the pipeline and revokes its live credentials. */
+async function suspendCommand(args, ctx) {
+	const { values, positionals } = parseFlags(args, {
+		...operatorFlags,
+		cluster: { type: "string" }
+	}, 1);
+	if (!positionals[0]) throw new CliError("usage", "name the pipeline: kubevend suspend PIPELINE [--cluster NAME]");
+	const body = {
+		pipeline: positionals[0],
+		...values.cluster ? { cluster: values.cluster } : {}
+	};
+	const result = await operatorCall(values, ctx).json("POST", "/v1/issuances/revoke", body);
+	ctx.say(`pipeline ${positionals[0]} suspended${values.cluster ? ` in ${values.cluster}` : ""}; ${result.revoked.length} live credentials revoked`);
+}
+/** `kubevend resume PIPELINE`: lifts a suspension. */
+async function resumeCommand(args, ctx) {
+	const { values, positionals } = parseFlags(args, {
+		...operatorFlags,
+		cluster: { type: "string" }
+	}, 1);
+	if (!positionals[0]) throw new CliError("usage", "name the pipeline: kubevend resume PIPELINE [--cluster NAME]");
+	await operatorCall(values, ctx).json("DELETE", `/v1/suspensions/${encodeURIComponent(positionals[0])}${query({ cluster: values.cluster })}`);
+	ctx.say(`pipeline ${positionals[0]} resumed`);
+}
+/**
+* `kubevend explain`: what a credential request would get and why each pipeline did or did not
+* match. A CI job explains its own token; an operator passes --issuer-name and --claims.
+*/
+async function explainCommand(args, ctx) {
+	const { values } = parseFlags(args, {
+		...operatorFlags,
+		...tokenFlags,
+		...askFlags,
+		"issuer-name": { type: "string" },
+		claims: { type: "string" },
+		output: {
+			type: "string",
+			short: "o"
+		}
+	});
+	const ask = askOf(values);
+	if ("clusters" in ask) throw new CliError("usage", "explain one --cluster at a time");
+	let identity;
+	if (values.claims || values["issuer-name"]) {
+		if (!values.claims || !values["issuer-name"]) throw new CliError("usage", "--claims and --issuer-name go together");
+		try {
+			identity = {
+				issuer: values["issuer-name"],
+				claims: JSON.parse(values.claims)
+			};
+		} catch {
+			throw new CliError("usage", "--claims is a JSON object of claims");
+		}
+	}
+	const service = serviceOf(values, ctx.env, ctx.say);
+	const token = identity ? () => operatorToken(values, ctx) : jobToken(values, ctx.env, ctx.stdout);
+	const result = await (await callService(service, {
+		method: "POST",
+		path: "/v1/explain",
+		token,
+		body: {
+			...ask,
+			...identity ? { identity } : {}
+		}
+	})).json();
+	if (values.output === "json") return ctx.stdout(`${JSON.stringify(result, null, 2)}\n`);
+	ctx.stdout(`${result.decision.toUpperCase()} for ${result.identity.issuer}${result.identity.subject ? ` ${result.identity.subject}` : ""}\n`);
+	if (result.denial) ctx.stdout(`  ${result.denial.code}: ${result.denial.detail}\n`);
+	for (const p of result.pipelines) {
+		const why = p.mismatches.map((m) => `${m.claim} is ${m.actual ?? "(missing)"}, wants ${m.expected.join(" or ")}`);
+		const grants = p.grants.filter((g) => !g.fits && g.reason).map((g) => `grant ${g.index}: ${g.reason}`);
+		ctx.stdout(`  ${p.pipeline}: ${p.stage}${[...why, ...grants].length ? ` (${[...why, ...grants].join("; ")})` : ""}\n`);
+	}
+}
+
+// src/cli/kubevend/revoke.ts
+const flags = {
+	...serviceFlags,
+	...tokenFlags,
+	...loginFlags,
+	state: { type: "string" },
+	operator: { type: "boolean" }
+};
+/**
+* `kubevend revoke [ID...]`: revokes what `credentials` issued in this job (its state file) or the
+* issuances named, with the job's identity token or, with --operator, the operator's login.
+*/
+async function revokeCommand(args, ctx) {
+	const { values, positionals } = parseFlags(args, flags, 100);
+	const stateFile = positionals.length ? void 0 : values.state ?? ctx.env.KUBEVEND_STATE ?? stateFileIn(await jobDir(ctx.env));
+	const state = stateFile ? await loadState(stateFile) : void 0;
+	const service = serviceOf({
+		...values,
+		url: values.url ?? ctx.env.KUBEVEND_URL ?? state?.url
+	}, ctx.env, ctx.say);
+	const ids = state?.issuances ?? positionals;
+	const token = values.operator ? () => operatorToken(values, ctx) : jobToken(values, ctx.env, ctx.stdout);
+	let worst = "ok";
+	for (const id of ids) try {
+		const body = await (await callService(service, {
+			method: "DELETE",
+			path: `/v1/issuances/${encodeURIComponent(id)}`,
+			token
+		})).json();
+		ctx.say(`issuance ${id} of ${body.pipeline}: ${body.state}`);
+	} catch (err) {
+		if (!(err instanceof CliError)) throw err;
+		ctx.say(`issuance ${id}: ${err.message}`);
+		if (exitCodes[err.exitClass] > exitCodes[worst]) worst = err.exitClass;
+	}
+	if (worst !== "ok") throw new CliError(worst, `${ids.length === 1 ? "the issuance was" : "not every issuance was"} not revoked`);
+	if (stateFile) await rm(stateFile, { force: true });
+}
+
+// src/cli/kubevend/run.ts
+const usage = `kubevend: short-lived Kubernetes credentials for CI jobs
+
+CI jobs
+  kubevend credentials [--cluster NAME]... [--namespace NS] [--service-account SA] [--ttl 15m] [--kind durable]
+                       [--format kubeconfig|env|exec-credential] [--file PATH|-] [--dotenv FILE]
+      Finds the job's identity token (GitHub Actions: asks for --audience; GitLab: the id_tokens
+      variable --gitlab-token-var, default KUBEVEND_ID_TOKEN; elsewhere --token-file or --token-env),
+      asks the service and writes the credential with mode 0600. Exports KUBECONFIG and KUBEVEND_STATE
+      (GitHub: to $GITHUB_ENV; elsewhere as \`export\` lines on stdout, for eval) and masks every
+      secret in GitHub's log. The credential itself reaches stdout only with --file -.
+  kubevend exec-credential [--cluster NAME] [--namespace NS] [--cache-dir DIR] [--renew-before 2m]
+      A kubectl exec credential plugin (client.authentication.k8s.io/v1). Caches the credential in a
+      0600 file until shortly before it expires, then asks again with a new identity token.
+  kubevend revoke [ID...] [--state FILE] [--operator]
+      Revokes what \`credentials\` issued in this job (or the issuances named).
+
+Operators (sign in once with the OAuth device authorization grant; or pass --token-env)
+  kubevend login --issuer URL --client-id ID [--scope "openid offline_access"]
+  kubevend audit [--pipeline P] [--repository R] [--project P] [--cluster C] [--namespace N] [--outcome O]
+                 [--kind K] [--issuance ID] [--from T] [--to T] [--limit 50] [--follow] [-o table|json|ndjson|csv]
+  kubevend audit verify [--database-url URL] [-o json]
+  kubevend issuances [--pipeline P] [--cluster C] [--state S] [-o table|json|ndjson|csv]
+  kubevend suspend PIPELINE [--cluster C]     the kill switch: suspend and revoke every live credential
+  kubevend resume PIPELINE [--cluster C]
+  kubevend explain [--cluster C] [--namespace N] [--issuer-name NAME --claims JSON] [-o json]
+
+Every command that calls the service takes --url (KUBEVEND_URL) and --deadline (KUBEVEND_DEADLINE,
+default 60s): 429 and 503 are retried, honouring Retry-After, until the deadline.
+
+Exit codes: 0 done; 1 failed otherwise (a file not written, a ledger that does not verify);
+2 bad usage (flags, no identity token, a 400); 3 refused by the service (401, 403, 404);
+4 unavailable (unreachable, 5xx, or 429/503 until the deadline).
+`;
+const commands = {
+	credentials: credentialsCommand,
+	"exec-credential": execCredentialCommand,
+	revoke: revokeCommand,
+	login: loginCommand,
+	audit: auditCommand,
+	issuances: issuancesCommand,
+	suspend: suspendCommand,
+	resume: resumeCommand,
+	explain: explainCommand
+};
+/** Runs one command line; answers the exit code. */
+async function runCommand(argv, ctx) {
+	const [name, ...args] = argv;
+	if (!name || name === "--help" || name === "-h" || name === "help") {
+		ctx.stdout(usage);
+		return name ? exitCodes.ok : exitCodes.usage;
+	}
+	const command = commands[name];
+	try {
+		if (!command) throw new CliError("usage", `unknown command "${name}"; see kubevend --help`);
+		if (args.includes("--help") || args.includes("-h")) {
+			ctx.stdout(usage);
+			return exitCodes.ok;
+		}
+		await command(args, ctx);
+		return exitCodes.ok;
+	} catch (err) {
+		const fail = ctx.fail ?? ctx.say;
+		if (err instanceof CliError) {
+			fail(err.message);
+			return exitCodes[err.exitClass];
+		}
+		fail(`failed: ${err.message}`);
+		return exitCodes.failed;
+	}
+}
+
+// src/cli/kubevend/github-action.ts
+const env = process.env;
+const input = (name) => (env[`INPUT_${name.replaceAll(" ", "_").toUpperCase()}`] ?? "").trim();
+const flag = (name, value = input(name)) => value ? [`--${name}`, value] : [];
+const escape = (text) => text.replaceAll("%", "%25").replaceAll("\r", "%0D").replaceAll("\n", "%0A");
+const context = {
+	env,
+	stdout: (text) => void process.stdout.write(text),
+	say: (line) => void process.stdout.write(`kubevend: ${line}\n`),
+	fail: (line) => void process.stdout.write(`::error title=kubevend::${escape(line)}\n`)
+};
+const common = [
+	...flag("url"),
+	...flag("audience"),
+	...flag("deadline")
+];
+if (env.STATE_isPost === "true") {
+	if (input("revoke") !== "false" && env.STATE_state) process.exitCode = await runCommand([
+		"revoke",
+		...common,
+		"--state",
+		env.STATE_state
+	], context);
+} else {
+	if (env.GITHUB_STATE) await appendFile(env.GITHUB_STATE, "isPost=true\n");
+	const args = [
+		"credentials",
+		...common,
+		...flag("cluster"),
+		...flag("namespace"),
+		...flag("service-account"),
+		...flag("ttl"),
+		...flag("kind"),
+		...flag("format")
+	];
+	process.exitCode = await runCommand(args, context);
+	if (process.exitCode === 0 && env.GITHUB_STATE) await appendFile(env.GITHUB_STATE, `state=${stateFileIn(await jobDir(env))}\n`);
+}
+
+export {  };
