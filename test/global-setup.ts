@@ -19,17 +19,19 @@ declare module 'vitest' {
     databaseUrl: string;
     /** The pinned helm the chart's tests use. */
     helm: string;
+    /** The pinned promtool that checks and tests the chart's alerts. */
+    promtool: string;
   }
 }
 
 type Teardown = () => Promise<void>;
 
 // The control plane and PostgreSQL start side by side (either can be reused from the environment),
-// while the pinned helm is built or found in its cache.
+// while the pinned helm and promtool are built or found in their caches.
 export default async function setup(project: TestProject): Promise<Teardown> {
   // All ports at once, so that the two never get the same one.
   const [etcd, peer, apiserver, postgres] = await freePorts(4);
-  const started = await Promise.allSettled([startControlPlane(project, [etcd!, peer!, apiserver!]), startPostgres(project, postgres!), buildHelm(project)]);
+  const started = await Promise.allSettled([startControlPlane(project, [etcd!, peer!, apiserver!]), startPostgres(project, postgres!), buildTool(project, 'helm'), buildTool(project, 'promtool')]);
   const teardowns = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   const teardown = async () => {
     await Promise.all(teardowns.map((t) => t()));
@@ -64,9 +66,10 @@ async function startControlPlane(project: TestProject, [etcd, peer, apiserver]: 
   };
 }
 
-async function buildHelm(project: TestProject): Promise<Teardown> {
-  const { stdout } = await run('bash', [script('helm', 'build.sh')], { maxBuffer: 64 << 20 });
-  project.provide('helm', lastLine(stdout));
+/** A pinned Go tool, built by scripts/<tool>/build.sh or found in its cache. */
+async function buildTool(project: TestProject, tool: 'helm' | 'promtool'): Promise<Teardown> {
+  const { stdout } = await run('bash', [script(tool, 'build.sh')], { maxBuffer: 64 << 20 });
+  project.provide(tool, lastLine(stdout));
   return async () => {};
 }
 
