@@ -1,4 +1,4 @@
-import { lstat, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import { glob, lstat, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -300,5 +300,21 @@ describe('kubevend credentials, exec-credential and revoke', () => {
       expect(refused.code).toBe(3);
       expect(refused.stdout).toBe('');
     });
+  });
+});
+
+describe('the documentation\'s snippets', () => {
+  it('when a snippet calls kubevend with curl, then it fails on an error status with the body shown, and retries', async () => {
+    const root = join(import.meta.dirname, '..');
+    const files = ['README.md', 'helm/kubevend/README.md'];
+    for await (const file of glob(['docs/**/*.md', 'examples/**/*'], { cwd: root })) files.push(file);
+    const calls: string[] = [];
+    for (const file of files) {
+      // A command continued with a backslash is one call.
+      const text = (await readFile(join(root, file), 'utf8')).replace(/\\\n/g, ' ');
+      for (const line of text.split('\n')) if (/\bcurl -/.test(line)) calls.push(`${file}: ${line.trim()}`);
+    }
+    expect(calls.length).toBeGreaterThan(0);
+    expect(calls.filter((c) => !c.includes('--fail-with-body') || !c.includes('--retry'))).toEqual([]);
   });
 });
