@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver, kube-controller-manager and kubectl of one pinned Kubernetes version from
-# the Go module proxy and caches them outside the work tree, keyed by version. Builds only what is
-# missing. Prints the directory holding the binaries on its last line.
+# Builds kube-apiserver, kube-controller-manager and kubectl (or the binaries named as arguments, such
+# as kubelet) of one pinned Kubernetes version from the Go module proxy and caches them outside the
+# work tree, keyed by version. Builds only what is missing. Prints the directory holding the binaries
+# on its last line.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -9,7 +10,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/versions.sh"
 
 bin_dir="$KUBEVEND_CACHE/kubernetes/$K8S_VERSION/bin"
-binaries=(kube-apiserver kube-controller-manager kubectl)
+binaries=("$@")
+[ ${#binaries[@]} -gt 0 ] || binaries=(kube-apiserver kube-controller-manager kubectl)
 
 missing=()
 for b in "${binaries[@]}"; do [ -x "$bin_dir/$b" ] || missing+=("$b"); done

@@ -8,6 +8,8 @@
 #   control-plane.sh stop DIR    stop everything started for DIR and remove etcd's data
 #
 # Ports come from ETCD_PORT, ETCD_PEER_PORT and APISERVER_PORT (defaults 23790, 23800, 16443).
+# APISERVER_ADDRESS (default 127.0.0.1): where kube-apiserver listens and what it advertises; another
+# local address (a node's bridge) lets pods reach it through the `kubernetes` Service.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -18,6 +20,9 @@ mkdir -p "$dir"; dir=$(cd "$dir" && pwd)
 etcd_port=${ETCD_PORT:-23790}
 etcd_peer_port=${ETCD_PEER_PORT:-23800}
 apiserver_port=${APISERVER_PORT:-16443}
+address=${APISERVER_ADDRESS:-127.0.0.1}
+# A loopback address cannot be the `kubernetes` Service's endpoint; any other address can.
+reconciler=none; [ "$address" = 127.0.0.1 ] || reconciler=lease
 shm=/dev/shm; [ -d "$shm" ] && [ -w "$shm" ] || shm=$dir
 etcd_data="$shm/kubevend-etcd-$(printf '%s' "$dir" | cksum | cut -d' ' -f1)"
 
@@ -45,7 +50,7 @@ make_pki() {
       -subj "/CN=kubevend-test-ca" 2>/dev/null
     openssl req -newkey rsa:2048 -nodes -keyout apiserver.key -out apiserver.csr \
       -subj "/CN=kube-apiserver" 2>/dev/null
-    printf 'subjectAltName=DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,IP:127.0.0.1,IP:10.96.0.1\nextendedKeyUsage=serverAuth\n' > apiserver.ext
+    printf 'subjectAltName=DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,IP:127.0.0.1,IP:10.96.0.1,IP:%s\nextendedKeyUsage=serverAuth\n' "$address" > apiserver.ext
     openssl x509 -req -in apiserver.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out apiserver.crt \
       -days 30 -extfile apiserver.ext 2>/dev/null
     openssl req -newkey rsa:2048 -nodes -keyout admin.key -out admin.csr \
@@ -66,7 +71,7 @@ kind: Config
 clusters:
   - name: local
     cluster:
-      server: https://127.0.0.1:$apiserver_port
+      server: https://$address:$apiserver_port
       certificate-authority-data: $($b64 < "$pki/ca.crt")
 users:
   - name: admin
@@ -84,7 +89,7 @@ KC
 wait_ready() {
   local pki="$dir/pki" deadline=$(( $(date +%s) + 120 ))
   until curl -fsS --cacert "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin.key" \
-      "https://127.0.0.1:$apiserver_port/readyz" >/dev/null 2>&1; do
+      "https://$address:$apiserver_port/readyz" >/dev/null 2>&1; do
     if [ "$(date +%s)" -gt "$deadline" ]; then
       echo "control-plane.sh: kube-apiserver not ready after 120 s; last log lines:" >&2
       tail -n 20 "$dir/logs/kube-apiserver.log" >&2
@@ -119,13 +124,13 @@ start() {
 
   "$bin/kube-apiserver" \
     --etcd-servers "http://127.0.0.1:$etcd_port" \
-    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$apiserver_port" \
+    --bind-address "$address" --advertise-address "$address" --secure-port "$apiserver_port" \
     --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
     --client-ca-file "$pki/ca.crt" \
     --service-account-issuer https://kubernetes.default.svc.cluster.local \
     --service-account-key-file "$pki/sa.pub" --service-account-signing-key-file "$pki/sa.key" \
     --authorization-mode RBAC --service-cluster-ip-range 10.96.0.0/16 \
-    --endpoint-reconciler-type none --profiling=false \
+    --endpoint-reconciler-type "$reconciler" --profiling=false --kubelet-preferred-address-types InternalIP \
     --service-account-max-token-expiration 24h \
     > "$dir/logs/kube-apiserver.log" 2>&1 &
   echo $! > "$dir/kube-apiserver.pid"
