@@ -33,6 +33,8 @@ import { createRevocationService } from './services/revoke.ts';
 import { createRotationService } from './services/rotate.ts';
 import type { Store } from './store/ports.ts';
 import type { PublicKeys } from './ledger/signing-key.ts';
+import { createAuditSinks } from './sinks/index.ts';
+import type { SinkQueue } from './sinks/queue.ts';
 
 export interface AppDeps {
   policy: PolicySource;
@@ -61,6 +63,8 @@ export interface AppDeps {
   checkpoints?: CheckpointSignerOptions;
   /** Public keys of earlier signing keys, so that their checkpoints still verify. */
   formerAuditKeys?: PublicKeys;
+  /** Where every audit record also goes (src/sinks); closed with the app. */
+  auditSinks?: SinkQueue[];
 }
 
 /** Builds the HTTP app from explicit dependencies; `server.ts` passes the real ones. */
@@ -121,7 +125,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     concurrency: deps.maxInFlight ?? 64,
     ...(deps.queue?.length ? { queueLength: deps.queue.length } : {}), ...(deps.queue?.maxWaitMs ? { maxWaitMs: deps.queue.maxWaitMs } : {}),
   });
-  const services = { ...deps, authenticator, engine, tally, suspensions, admission, telemetry: metrics.telemetry, ...(deps.logger ? { logger: deps.logger } : {}) };
+  const auditSinks = deps.auditSinks?.length ? createAuditSinks(deps.auditSinks) : undefined;
+  const stopPublishing = auditSinks && deps.store.audit.onAppend(auditSinks.publish);
+  const services = { ...deps, auditSinks, authenticator, engine, tally, suspensions, admission, telemetry: metrics.telemetry, ...(deps.logger ? { logger: deps.logger } : {}) };
   await app.register(problemsPlugin);
   await app.register(inputGuardsPlugin);
   await app.register(authenticationPlugin, { authenticator, tally, limit: createAuthFailureLimit(deps.authFailures) });
@@ -144,12 +150,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(auditRoutes, { audit: createAuditQueries(services) });
   const signing = deps.checkpoints;
-  if (signing) {
-    // Signed once more on close, after the last request: the final records are in a checkpoint.
-    const signer = createCheckpointSigner({ ...signing, store: deps.store, ...(deps.logger ? { logger: deps.logger } : {}) });
-    app.addHook('onReady', async () => signer.start());
-    app.addHook('onClose', () => signer.stop());
-  }
+  const signer = signing && createCheckpointSigner({
+    ...signing, store: deps.store, ...(deps.logger ? { logger: deps.logger } : {}), ...(auditSinks ? { onSigned: auditSinks.checkpoint } : {}),
+  });
+  if (signer) app.addHook('onReady', async () => signer.start());
+  // After the last request: the final records are signed, then the sinks take what they hold.
+  app.addHook('onClose', async () => {
+    await signer?.stop();
+    await auditSinks?.close();
+    stopPublishing?.();
+  });
   const auditKeys = new Map(deps.formerAuditKeys);
   if (signing) auditKeys.set(signing.key.keyId, signing.key.publicKey);
   await app.register(auditProofRoutes, {

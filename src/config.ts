@@ -2,6 +2,15 @@ import { z } from 'zod';
 import { durationSchema } from './policy/duration.ts';
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const sinkModes = ['best-effort', 'fail-closed'] as const;
+
+/** Where audit records also go (src/sinks), as configured. */
+export interface AuditSinkConfig {
+  stdout?: (typeof sinkModes)[number];
+  file?: { path: string; mode: (typeof sinkModes)[number]; maxBytes: number; keep: number };
+  http?: { url: string; mode: (typeof sinkModes)[number]; tokenFile?: string };
+  buffer: number;
+}
 
 // Everything kubevend reads from its environment, validated once at start.
 const configSchema = z.object({
@@ -35,6 +44,16 @@ const configSchema = z.object({
     .describe('A checkpoint is signed once this many records were appended since the last'),
   KUBEVEND_AUDIT_CHECKPOINT_INTERVAL: durationSchema.default(10)
     .describe('... and at least this often while the ledger grows, and on shutdown'),
+  KUBEVEND_AUDIT_SINK_STDOUT: z.enum(['off', ...sinkModes]).default('off')
+    .describe('Every audit record also as one JSON line on standard output: off, best-effort or fail-closed'),
+  KUBEVEND_AUDIT_SINK_FILE: z.string().min(1).optional().describe('Every audit record also as one JSON line appended to this file, rotated by size'),
+  KUBEVEND_AUDIT_SINK_FILE_MODE: z.enum(sinkModes).default('best-effort').describe('fail-closed: no credential unless its record is written to the file'),
+  KUBEVEND_AUDIT_SINK_FILE_MAX_BYTES: z.coerce.number().int().min(1024).default(100 * 1024 * 1024).describe('The file is rotated (.1, .2, ...) when it would pass this size'),
+  KUBEVEND_AUDIT_SINK_FILE_KEEP: z.coerce.number().int().min(0).max(100).default(5).describe('Rotated files kept'),
+  KUBEVEND_AUDIT_SINK_URL: z.url({ protocol: /^https?$/ }).optional().describe('Every audit record also POSTed, in NDJSON batches, to this endpoint (retried while it is down)'),
+  KUBEVEND_AUDIT_SINK_URL_MODE: z.enum(sinkModes).default('best-effort').describe('fail-closed: no credential unless the endpoint took its record'),
+  KUBEVEND_AUDIT_SINK_TOKEN_FILE: z.string().min(1).optional().describe('Bearer token for the endpoint, read from this file; never logged'),
+  KUBEVEND_AUDIT_SINK_BUFFER: z.coerce.number().int().min(1).default(10_000).describe('Records a sink holds while it is slow or down; past it, records are dropped and counted (kubevend_audit_sink_dropped_records_total)'),
   KUBEVEND_MAX_IN_FLIGHT: z.coerce.number().int().min(1).default(64)
     .describe('Issuances run at once per replica; more wait in a queue per pipeline, served in turn'),
   KUBEVEND_QUEUE_LENGTH: z.coerce.number().int().min(1).default(1000)
@@ -68,6 +87,7 @@ export type Config = {
   auditPublicKeysFile?: string;
   checkpointRecords: number;
   checkpointIntervalSeconds: number;
+  auditSinks: AuditSinkConfig;
   maxInFlight: number;
   queueLength: number;
   queueWaitSeconds: number;
@@ -102,6 +122,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...(e.KUBEVEND_AUDIT_PUBLIC_KEYS_FILE ? { auditPublicKeysFile: e.KUBEVEND_AUDIT_PUBLIC_KEYS_FILE } : {}),
     checkpointRecords: e.KUBEVEND_AUDIT_CHECKPOINT_RECORDS,
     checkpointIntervalSeconds: e.KUBEVEND_AUDIT_CHECKPOINT_INTERVAL,
+    auditSinks: {
+      ...(e.KUBEVEND_AUDIT_SINK_STDOUT !== 'off' ? { stdout: e.KUBEVEND_AUDIT_SINK_STDOUT } : {}),
+      ...(e.KUBEVEND_AUDIT_SINK_FILE ? {
+        file: { path: e.KUBEVEND_AUDIT_SINK_FILE, mode: e.KUBEVEND_AUDIT_SINK_FILE_MODE, maxBytes: e.KUBEVEND_AUDIT_SINK_FILE_MAX_BYTES, keep: e.KUBEVEND_AUDIT_SINK_FILE_KEEP },
+      } : {}),
+      ...(e.KUBEVEND_AUDIT_SINK_URL ? {
+        http: { url: e.KUBEVEND_AUDIT_SINK_URL, mode: e.KUBEVEND_AUDIT_SINK_URL_MODE, ...(e.KUBEVEND_AUDIT_SINK_TOKEN_FILE ? { tokenFile: e.KUBEVEND_AUDIT_SINK_TOKEN_FILE } : {}) },
+      } : {}),
+      buffer: e.KUBEVEND_AUDIT_SINK_BUFFER,
+    },
     maxInFlight: e.KUBEVEND_MAX_IN_FLIGHT,
     queueLength: e.KUBEVEND_QUEUE_LENGTH,
     queueWaitSeconds: e.KUBEVEND_QUEUE_WAIT,

@@ -13,6 +13,7 @@ import { PolicyError } from './policy/load.ts';
 import { watchPolicyFile } from './policy/watch.ts';
 import { keepLease } from './services/lease.ts';
 import { createReaper } from './services/reaper.ts';
+import { sinksFromConfig } from './sinks/from-config.ts';
 import { openStore } from './store/open.ts';
 
 /** Starts kubevend as configured by its environment; `server.ts` is the entry that calls it. */
@@ -32,6 +33,9 @@ export async function main(): Promise<void> {
   metrics.policyReloadOk.set(1);
   const fingerprintKey = await loadFingerprintKey(config.fingerprintKeyFile, config.databaseUrl);
   const audit = await loadAuditKeys(config);
+  const auditSinks = await sinksFromConfig(config.auditSinks, { logger, onDropped: metrics.auditSinkDropped }).catch((err: Error) => {
+    throw new ConfigError(err.message);
+  });
   const store = await openStore(config.databaseUrl, { logger }).catch((err: Error) => {
     throw new ConfigError(`KUBEVEND_DATABASE_URL: ${err.message}`);
   });
@@ -48,6 +52,7 @@ export async function main(): Promise<void> {
     queue: { length: config.queueLength, maxWaitMs: config.queueWaitSeconds * 1000 },
     instance: config.instance,
     ...audit,
+    auditSinks,
     ...(config.authFailuresPerMinute ? { authFailures: { burst: config.authFailuresPerMinute, perMinute: config.authFailuresPerMinute } } : { authFailures: { off: true } }),
   });
   const reaper = config.reaperIntervalSeconds > 0

@@ -46,9 +46,15 @@ export function createMetrics(options: { commit?: string } = {}) {
       for (const [reason, n] of Object.entries(removed)) if (n) reaped.inc({ reason }, n);
     },
   };
+  const sinkDropped = new Counter({
+    name: 'kubevend_audit_sink_dropped_records_total',
+    help: 'Audit records (and checkpoints) a sink did not take: its buffer was full, or it was still down at shutdown',
+    labelNames: ['sink'] as const, registers,
+  });
   return {
     registry,
     telemetry,
+    auditSinkDropped: (sink: string, count: number) => sinkDropped.inc({ sink }, count),
     /** Reads the live credentials, the store's health and the clusters' at each scrape from these. */
     observe: (state: ObservedState) => observeState(registers, state),
     httpRequests: new Histogram({

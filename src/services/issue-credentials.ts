@@ -1,6 +1,7 @@
 import { createSecretKey } from 'node:crypto';
 import { Problem, problemOf } from '../errors.ts';
-import type { Store } from '../store/ports.ts';
+import type { AuditSinks } from '../sinks/index.ts';
+import type { AuditRecord, Store } from '../store/ports.ts';
 import { tokenFingerprint, whatWasDecided, whoAsked, type RequestContext } from './audit-facts.ts';
 import type { CredentialAsk } from '../policy/ask.ts';
 import { evaluate, type PolicyDecision } from '../policy/decide.ts';
@@ -31,6 +32,8 @@ export interface CredentialServiceDeps {
   admission: Admission;
   /** This replica's id, whose lease says it is finishing its pending issuances (see LeaseStore). */
   replica?: string;
+  /** The audit sinks: a credential waits until its record reached every fail-closed one. */
+  auditSinks?: Pick<AuditSinks, 'delivered'>;
 }
 
 export interface IssuedCredential {
@@ -133,7 +136,7 @@ export function createCredentialService(deps: CredentialServiceDeps) {
     } catch (err) {
       throw problemOf(err, 'the audit ledger could not be written; nothing was issued');
     }
-    if (granted) return;
+    if (granted) return withheldUnlessDelivered(granted, context);
     // Refused under the chain's lock: the pipeline was suspended while this was being issued, or
     // the reaper took a pending record it believed abandoned.
     deps.suspensions.invalidate();
@@ -141,6 +144,33 @@ export function createCredentialService(deps: CredentialServiceDeps) {
     const stopped = decisions.find((d) => suspensions.isSuspended(d.pipeline, d.cluster));
     if (stopped) throw new Problem('pipeline_suspended', `pipeline "${stopped.pipeline}" was suspended by an operator while this was issued; nothing was handed out`);
     throw new Problem('store_unavailable', 'a pending issuance was taken over by the reaper; nothing was issued');
+  }
+
+  /**
+   * The records of a grant reached every fail-closed sink, or the credential is withdrawn before it
+   * is handed out: marked revoked, with a record saying why, and (by the caller's undo) its objects
+   * deleted. The ledger then says granted and revoked, which is what happened.
+   */
+  async function withheldUnlessDelivered(granted: AuditRecord[], context: RequestContext): Promise<AuditRecord[]> {
+    try {
+      await deps.auditSinks?.delivered(granted);
+      return granted;
+    } catch (err) {
+      const problem = problemOf(err);
+      await Promise.all(granted.map(async (record) => {
+        try {
+          await store.issuances.markRevoked(record.issuanceId!, new Date(), 'kubevend: audit sink');
+          await store.audit.append({
+            kind: 'revocation', outcome: 'granted', requestId: context.requestId, pipeline: record.pipeline, cluster: record.cluster,
+            namespace: record.namespace, issuanceId: record.issuanceId, objects: record.objects,
+            reasonCode: problem.code, reason: `withdrawn before it was handed out: ${problem.message}`,
+          });
+        } catch (recordErr) {
+          deps.logger?.error({ err: (recordErr as Error).message, issuanceId: record.issuanceId }, 'a withheld issuance could not be marked revoked; the reaper expires it');
+        }
+      }));
+      throw problem;
+    }
   }
 
   /**

@@ -52,7 +52,7 @@ export async function startKubevend(
     /** Wraps the real gateway, to hold a call at a chosen moment (a race no real part makes on demand). */
     wrapKube?: (kube: KubeGateway) => KubeGateway;
     /** Audit checkpoints signed, and audit sinks, as main.ts wires them from the environment. */
-    audit?: Pick<AppDeps, 'checkpoints' | 'formerAuditKeys'>;
+    audit?: Pick<AppDeps, 'checkpoints' | 'formerAuditKeys' | 'auditSinks'>;
   } = {},
 ): Promise<Kubevend> {
   const policyFile = options.file ?? join(dir, `policy-${Date.now()}.yaml`);
