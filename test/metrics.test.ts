@@ -1,4 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { createTestIssuer } from './helpers/ci-issuer.ts';
+import { unreachableKubeconfig } from './helpers/cluster.ts';
+import { scratchDir, startKubevend } from './helpers/kubevend.ts';
 import { scrape, startServedKubevend, type ServedKubevend } from './helpers/served.ts';
 
 // What Prometheus reads from the real server, two replicas on one PostgreSQL.
@@ -57,5 +60,30 @@ describe('GET /metrics', () => {
     expect(await count('pipeline_not_matched')).toBe(stranger + 1);
     expect(await count('token_malformed')).toBe(junk + 1);
     expect(await count('route_not_found')).toBe(lost + 1);
+  });
+});
+
+// The inputs of the alerts on a ledger that is gone and a cluster that does not answer.
+describe('GET /metrics when a dependency is down', () => {
+  it('when the store is closed and a cluster refuses connections, then kubevend_store_up and that cluster\'s kubevend_cluster_up say 0', async () => {
+    const scratch = await scratchDir();
+    const down = await unreachableKubeconfig(scratch.dir);
+    const ci = await createTestIssuer(scratch.dir);
+    const kv = await startKubevend(scratch.dir, {
+      issuers: [{ name: 'ci', issuer: ci.issuer, audiences: ['kubevend'], publicKeyFile: ci.publicKeyFile }],
+      clusters: [{ name: 'local', kubeconfig: inject('kubeconfig') }, { name: 'down', kubeconfig: down }],
+      pipelines: [{ name: 'web', issuer: 'ci', match: { repository: 'acme/web' }, grants: [{ cluster: 'local', namespace: 'metrics-down', serviceAccount: 'deployer' }] }],
+    });
+    try {
+      await kv.store.close();
+      const text = (await kv.app.inject({ method: 'GET', url: '/metrics' })).body;
+      expect(text).toMatch(/^kubevend_store_up 0$/m);
+      expect(text).not.toMatch(/^kubevend_live_credentials\{/m);
+      expect(text).toMatch(/^kubevend_cluster_up\{cluster="down"\} 0$/m);
+      expect(text).toMatch(/^kubevend_cluster_up\{cluster="local"\} 1$/m);
+    } finally {
+      await kv.close().catch(() => {});
+      await scratch.cleanup();
+    }
   });
 });
