@@ -2,7 +2,7 @@ import { appendFile, mkdir, mkdtemp, open, readFile, rename, rm, stat } from "no
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { createHash, randomBytes } from "node:crypto";
-import { constants } from "node:fs";
+import { constants, existsSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { pathToFileURL } from "node:url";
 
@@ -859,21 +859,38 @@ async function auditCommand(args, ctx) {
 	}
 }
 /**
-* `kubevend audit verify`: asks the service to walk the ledger's chain (GET /v1/audit/verify), or,
-* with --database-url, runs the same verifier as `npm run audit:verify` against the store itself.
+* `kubevend audit verify`: asks the service to verify the ledger (GET /v1/audit/verify). With
+* --database-url, or --receipt offline, it runs the verifier of `npm run audit:verify` itself
+* (runAuditVerify, with --checkpoint and --keys as there), from the package beside this command.
 */
 async function auditVerifyCommand(args, ctx) {
 	const { values } = parseFlags(args, {
 		...operatorFlags,
 		"database-url": { type: "string" },
+		checkpoint: { type: "string" },
+		receipt: { type: "string" },
+		keys: { type: "string" },
 		output: {
 			type: "string",
 			short: "o"
 		}
 	});
-	if (values["database-url"]) {
-		process.env.KUBEVEND_DATABASE_URL = values["database-url"];
-		await import(pathToFileURL(join(import.meta.dirname, "cli", "verify-audit.js")).href);
+	if (values["database-url"] || values.receipt) {
+		const passed = [
+			"checkpoint",
+			"receipt",
+			"keys"
+		].flatMap((f) => values[f] ? [`--${f}`, values[f]] : []);
+		const env = values["database-url"] ? {
+			...ctx.env,
+			KUBEVEND_DATABASE_URL: values["database-url"]
+		} : ctx.env;
+		const code = await (await localVerifier())(passed, env, {
+			out: (line) => ctx.stdout(`${line}\n`),
+			err: ctx.say
+		});
+		if (code === 1) throw new CliError("failed", "the audit ledger does not verify");
+		if (code !== 0) throw new CliError("usage", "the verifier could not run");
 		return;
 	}
 	const result = await operatorCall(values, ctx).json("GET", "/v1/audit/verify");
@@ -881,6 +898,19 @@ async function auditVerifyCommand(args, ctx) {
 	else if (result.ok) ctx.stdout(`audit ledger intact: ${result.count} records verified\n`);
 	else ctx.stdout(`audit ledger BROKEN at record ${result.recordId} (${result.problem}): ${result.detail}; ${result.count} records verified before it\n`);
 	if (!result.ok) throw new CliError("failed", "the audit ledger does not verify");
+}
+/**
+* The package's ledger verifier, loaded only for a local verification: it opens the store, whose
+* drivers nothing else the command does needs. Beside the built command (dist/ledger/), or the
+* source's when the command runs from src/.
+*/
+async function localVerifier() {
+	const candidates = [join(import.meta.dirname, "ledger", "verify-command.js"), join(import.meta.dirname, "..", "..", "ledger", "verify-command.ts")];
+	for (const file of candidates) {
+		if (!existsSync(file)) continue;
+		return (await import(pathToFileURL(file).href)).runAuditVerify;
+	}
+	throw new CliError("usage", "a local verification needs the kubevend package installed beside the command (dist/ledger/)");
 }
 const issuanceColumns = [
 	["ID", (r) => r.id],
@@ -1050,7 +1080,7 @@ Operators (sign in once with the OAuth device authorization grant; or pass --tok
   kubevend login --issuer URL --client-id ID [--scope "openid offline_access"]
   kubevend audit [--pipeline P] [--repository R] [--project P] [--cluster C] [--namespace N] [--outcome O]
                  [--kind K] [--issuance ID] [--from T] [--to T] [--limit 50] [--follow] [-o table|json|ndjson|csv]
-  kubevend audit verify [--database-url URL] [-o json]
+  kubevend audit verify [-o json] | --database-url URL [--checkpoint FILE] [--keys FILE] | --receipt FILE [--keys FILE]
   kubevend issuances [--pipeline P] [--cluster C] [--state S] [-o table|json|ndjson|csv]
   kubevend suspend PIPELINE [--cluster C]     the kill switch: suspend and revoke every live credential
   kubevend resume PIPELINE [--cluster C]

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readdir, stat } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, stat, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestIssuer, githubClaims, type TestIssuer } from './helpers/ci-issuer.ts';
@@ -119,6 +119,21 @@ describe('kubevend operator commands', () => {
     const result = await op(['audit', 'verify']);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^audit ledger intact: \d+ records verified$/m);
+  });
+
+  it('when the store itself is verified, then the command runs the package\'s verifier on it', async () => {
+    // The package's layout: the built command beside the ledger's modules.
+    const layout = join(scratch.dir, 'package');
+    await mkdir(join(layout, 'cli', 'kubevend'), { recursive: true });
+    const installed = join(layout, 'cli', 'kubevend', 'kubevend.js');
+    await copyFile(cli, installed);
+    await symlink(join(import.meta.dirname, '..', 'src', 'ledger'), join(layout, 'ledger'));
+    const database = (await readdir(scratch.dir)).find((f) => /^server-.*\.db$/.test(f))!;
+    const result = await runCli(installed, ['audit', 'verify', '--database-url', `sqlite://${join(scratch.dir, database)}`]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^audit ledger intact: \d+ records verified/m);
+    expect((await runCli(cli, ['audit', 'verify', '--database-url', 'sqlite:///nowhere.db'])).stderr).toMatch(/needs the kubevend package installed beside the command/);
   });
 
   it('when a pipeline is suspended, then its jobs are refused until it is resumed', async () => {

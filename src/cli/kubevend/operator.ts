@@ -1,5 +1,6 @@
-import { pathToFileURL } from 'node:url';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { jobToken } from './ci.ts';
 import type { CommandContext } from './context.ts';
 import { askFlags, askOf } from './credentials.ts';
@@ -80,16 +81,20 @@ export async function auditCommand(args: string[], ctx: CommandContext): Promise
 }
 
 /**
- * `kubevend audit verify`: asks the service to walk the ledger's chain (GET /v1/audit/verify), or,
- * with --database-url, runs the same verifier as `npm run audit:verify` against the store itself.
+ * `kubevend audit verify`: asks the service to verify the ledger (GET /v1/audit/verify). With
+ * --database-url, or --receipt offline, it runs the verifier of `npm run audit:verify` itself
+ * (runAuditVerify, with --checkpoint and --keys as there), from the package beside this command.
  */
 async function auditVerifyCommand(args: string[], ctx: CommandContext): Promise<void> {
-  const { values } = parseFlags(args, { ...operatorFlags, 'database-url': { type: 'string' }, output: { type: 'string', short: 'o' } });
-  if (values['database-url']) {
-    // The verifier is the package's own module beside this bundle: it loads the store's drivers,
-    // which nothing else this command does needs.
-    process.env.KUBEVEND_DATABASE_URL = values['database-url'];
-    await import(pathToFileURL(join(import.meta.dirname, 'cli', 'verify-audit.js')).href);
+  const { values } = parseFlags(args, {
+    ...operatorFlags, 'database-url': { type: 'string' }, checkpoint: { type: 'string' }, receipt: { type: 'string' }, keys: { type: 'string' }, output: { type: 'string', short: 'o' },
+  });
+  if (values['database-url'] || values.receipt) {
+    const passed = (['checkpoint', 'receipt', 'keys'] as const).flatMap((f) => (values[f] ? [`--${f}`, values[f]] : []));
+    const env = values['database-url'] ? { ...ctx.env, KUBEVEND_DATABASE_URL: values['database-url'] } : ctx.env;
+    const code = await (await localVerifier())(passed, env, { out: (line) => ctx.stdout(`${line}\n`), err: ctx.say });
+    if (code === 1) throw new CliError('failed', 'the audit ledger does not verify');
+    if (code !== 0) throw new CliError('usage', 'the verifier could not run');
     return;
   }
   const result = await operatorCall(values, ctx).json<{ ok: boolean; count: number; recordId?: number; problem?: string; detail?: string }>('GET', '/v1/audit/verify');
@@ -97,6 +102,22 @@ async function auditVerifyCommand(args: string[], ctx: CommandContext): Promise<
   else if (result.ok) ctx.stdout(`audit ledger intact: ${result.count} records verified\n`);
   else ctx.stdout(`audit ledger BROKEN at record ${result.recordId} (${result.problem}): ${result.detail}; ${result.count} records verified before it\n`);
   if (!result.ok) throw new CliError('failed', 'the audit ledger does not verify');
+}
+
+type Verifier = (args: string[], env: NodeJS.ProcessEnv, io: { out: (line: string) => void; err: (line: string) => void }) => Promise<number>;
+
+/**
+ * The package's ledger verifier, loaded only for a local verification: it opens the store, whose
+ * drivers nothing else the command does needs. Beside the built command (dist/ledger/), or the
+ * source's when the command runs from src/.
+ */
+async function localVerifier(): Promise<Verifier> {
+  const candidates = [join(import.meta.dirname, 'ledger', 'verify-command.js'), join(import.meta.dirname, '..', '..', 'ledger', 'verify-command.ts')];
+  for (const file of candidates) {
+    if (!existsSync(file)) continue;
+    return ((await import(pathToFileURL(file).href)) as { runAuditVerify: Verifier }).runAuditVerify;
+  }
+  throw new CliError('usage', 'a local verification needs the kubevend package installed beside the command (dist/ledger/)');
 }
 
 const issuanceColumns: Column[] = [

@@ -27,7 +27,7 @@ Operators (sign in once with the OAuth device authorization grant; or pass --tok
   kubevend login --issuer URL --client-id ID [--scope "openid offline_access"]
   kubevend audit [--pipeline P] [--repository R] [--project P] [--cluster C] [--namespace N] [--outcome O]
                  [--kind K] [--issuance ID] [--from T] [--to T] [--limit 50] [--follow] [-o table|json|ndjson|csv]
-  kubevend audit verify [--database-url URL] [-o json]
+  kubevend audit verify [-o json] | --database-url URL [--checkpoint FILE] [--keys FILE] | --receipt FILE [--keys FILE]
   kubevend issuances [--pipeline P] [--cluster C] [--state S] [-o table|json|ndjson|csv]
   kubevend suspend PIPELINE [--cluster C]     the kill switch: suspend and revoke every live credential
   kubevend resume PIPELINE [--cluster C]
