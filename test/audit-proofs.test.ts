@@ -98,6 +98,34 @@ describe('signed audit checkpoints and receipts', () => {
     expect(await auditVerify(kv.dbFile, '--checkpoint', saved, '--keys', keysFile)).toMatchObject({ code: 0, out: expect.stringContaining('extends the checkpoint at 2 records') });
   });
 
+  it('when a job keeps its answer, then its receipt follows with the next checkpoint and verifies offline; an edited one does not', async () => {
+    const first = await vend();
+    const { recordId, recordHash, receipt: path } = first.audit;
+    expect(first.issuances[0].audit).toEqual(first.audit);
+    const receiptOf = () => kv.app.inject({ method: 'GET', url: path });
+    const pending = await receiptOf();
+    expect([pending.statusCode, pending.json().code, pending.headers['retry-after']]).toEqual([409, 'receipt_pending', '3600']);
+    await vend();
+    await expect.poll(async () => (await receiptOf()).statusCode).toBe(200);
+    const res = await receiptOf();
+    const receipt = res.json();
+    expect(receipt.record).toMatchObject({ id: recordId, hash: recordHash, issuanceId: first.issuanceId });
+    expect(receipt.checkpoint).toMatchObject({ fromSize: 2, size: 4 });
+    const file = join(scratch.dir, 'receipt.json');
+    await writeFile(file, JSON.stringify(receipt));
+    expect(await auditVerify(undefined, '--receipt', file, '--keys', keysFile)).toMatchObject({ code: 0, out: expect.stringContaining(`record ${recordId} is in the ledger as signed at checkpoint 4`) });
+
+    await writeFile(file, JSON.stringify({ ...receipt, record: { ...receipt.record, namespace: 'kube-system' } }));
+    expect(await auditVerify(undefined, '--receipt', file, '--keys', keysFile)).toMatchObject({ code: 1, out: expect.stringContaining('(record_changed)') });
+    await writeFile(file, JSON.stringify({ ...receipt, proof: receipt.proof.map(() => 'f'.repeat(64)) }));
+    expect(await auditVerify(undefined, '--receipt', file, '--keys', keysFile)).toMatchObject({ code: 1, out: expect.stringContaining('(proof_invalid)') });
+    const otherKeys = join(scratch.dir, 'other-keys.pem');
+    await writeFile(otherKeys, publicKeyPem(newSigningKey().publicKey));
+    expect(await auditVerify(undefined, '--receipt', join(scratch.dir, 'receipt.json'), '--keys', otherKeys)).toMatchObject({ code: 1, out: expect.stringContaining('(unknown_key)') });
+    const wrongHash = await kv.app.inject({ method: 'GET', url: `/v1/audit/receipts/${recordId}?hash=${'0'.repeat(64)}` });
+    expect([wrongHash.statusCode, wrongHash.json().code]).toEqual([404, 'receipt_not_found']);
+  });
+
   it('when someone with the database rewrites a record and recomputes the chain, then the saved checkpoint catches it', async () => {
     const checkpoint = await latest();
     await vend();
@@ -117,11 +145,11 @@ describe('signed audit checkpoints and receipts', () => {
       db.close();
     }
     expect((await kv.app.inject({ method: 'GET', url: '/v1/audit/verify', headers: { authorization: `Bearer ${auditor}` } })).json()).toMatchObject({ ok: true });
-    expect(await verifyOverApi(checkpoint)).toMatchObject({ ok: false, recordId: 2, problem: 'checkpoint_differs' });
+    expect(await verifyOverApi(checkpoint)).toMatchObject({ ok: false, recordId: checkpoint.size, problem: 'checkpoint_differs' });
     const saved = join(scratch.dir, 'checkpoint.json');
     await writeFile(saved, JSON.stringify(checkpoint));
     const cli = await auditVerify(kv.dbFile, '--checkpoint', saved, '--keys', keysFile);
-    expect(cli).toMatchObject({ code: 1, out: expect.stringContaining('BROKEN at record 2 (checkpoint_differs)') });
+    expect(cli).toMatchObject({ code: 1, out: expect.stringContaining(`BROKEN at record ${checkpoint.size} (checkpoint_differs)`) });
     expect(await verifyOverApi({ ...checkpoint, size: checkpoint.size + 1 })).toMatchObject({ ok: false, problem: 'signature_invalid' });
   });
 

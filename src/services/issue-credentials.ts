@@ -39,7 +39,7 @@ export interface CredentialServiceDeps {
 export interface IssuedCredential {
   pipeline: string;
   /** One entry per cluster, in the order asked; the first is the kubeconfig's current context. */
-  issued: IssuedWithEndpoint[];
+  issued: (IssuedWithEndpoint & { auditRecord: { id: number; hash: string } })[];
 }
 
 /** Problems that say "no" to the caller, as opposed to kubevend or Kubernetes failing: the catalogue says which. */
@@ -243,11 +243,12 @@ export function createCredentialService(deps: CredentialServiceDeps) {
         written.push(plan);
         issued.push(await engine.issue(plan));
       }
-      await record(identity, context, decisions, issued, ask);
+      const records = await record(identity, context, decisions, issued, ask);
       for (const d of decisions) telemetry.issuance('granted', { pipeline: d.pipeline, cluster: d.cluster, mode: d.access.mode });
       return {
         pipeline: decisions[0]!.pipeline,
-        issued: issued.map((access) => ({ ...access, endpoint: kube.endpoint(access.cluster) })),
+        // Its ledger record, whose receipt the caller can ask for once the next checkpoint is signed.
+        issued: issued.map((access, i) => ({ ...access, endpoint: kube.endpoint(access.cluster), auditRecord: { id: records[i]!.id, hash: records[i]!.hash } })),
       };
     } catch (thrown) {
       // Nothing is handed out: the CI token may be used again.

@@ -526,6 +526,15 @@ export interface components {
             expiresAt: string;
             /** @description Warnings the API server sent, such as a shortened lifetime */
             warnings: string[];
+            /** @description The issuance's ledger record, for a receipt (docs/audit-proofs.md) */
+            audit: {
+                /** @description The ledger record of this issuance */
+                recordId: number;
+                /** @description Its chain hash: what the receipt is asked for with */
+                recordHash: string;
+                /** @description Where its receipt is, once the next checkpoint is signed (every format also names it in the `kubevend-audit-records` header) */
+                receipt: string;
+            };
             /** @description The policy pipeline that granted it */
             pipeline: string;
             /** @description A kubeconfig with one context per cluster, named after the cluster */
@@ -546,6 +555,15 @@ export interface components {
                 expiresAt: string;
                 /** @description Warnings the API server sent, such as a shortened lifetime */
                 warnings: string[];
+                /** @description The issuance's ledger record, for a receipt (docs/audit-proofs.md) */
+                audit: {
+                    /** @description The ledger record of this issuance */
+                    recordId: number;
+                    /** @description Its chain hash: what the receipt is asked for with */
+                    recordHash: string;
+                    /** @description Where its receipt is, once the next checkpoint is signed (every format also names it in the `kubevend-audit-records` header) */
+                    receipt: string;
+                };
             }[];
         };
         ExecCredential: {

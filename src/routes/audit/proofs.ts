@@ -14,7 +14,7 @@ const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
 export const auditProofRoutes: FastifyPluginAsyncZod<{ proofs: AuditProofs }> = async (app, { proofs }) => {
   app.get('/v1/audit/checkpoint', {
     schema: {
-      tags: ['audit'], operationId: 'getAuditCheckpoint',
+      tags: ['audit'], security: [], operationId: 'getAuditCheckpoint',
       summary: 'The latest signed checkpoint of the audit ledger (public: a size and hashes); save it to hold the ledger to it later',
       response: { 200: signedCheckpoint, ...problemResponses },
     },
@@ -22,7 +22,7 @@ export const auditProofRoutes: FastifyPluginAsyncZod<{ proofs: AuditProofs }> = 
 
   app.get('/v1/audit/keys', {
     schema: {
-      tags: ['audit'], operationId: 'listAuditKeys', summary: 'The public keys that verify checkpoints, by key id (earlier keys included)',
+      tags: ['audit'], security: [], operationId: 'listAuditKeys', summary: 'The public keys that verify checkpoints, by key id (earlier keys included)',
       response: { 200: z.object({ keys: z.array(z.object({ keyId: z.string(), publicKey: z.string().describe('SPKI PEM') })) }), ...problemResponses },
     },
   }, async () => ({ keys: proofs.keys() }));
@@ -39,7 +39,7 @@ export const auditProofRoutes: FastifyPluginAsyncZod<{ proofs: AuditProofs }> = 
 
   app.get('/v1/audit/receipts/:id', {
     schema: {
-      tags: ['audit'], operationId: 'getAuditReceipt',
+      tags: ['audit'], security: [], operationId: 'getAuditReceipt',
       summary: 'The receipt of one audit record: the record, the signed checkpoint that holds it, and the Merkle inclusion proof',
       description: 'Given to whoever knows the record\'s hash (an issuance\'s answer carries both). `409 receipt_pending` until the next checkpoint is signed.',
       params: z.object({ id: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER) }),

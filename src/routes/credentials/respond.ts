@@ -7,6 +7,8 @@ import { logOutcome } from '../../plugins/request-log.ts';
 export function sendCredential(request: FastifyRequest, reply: FastifyReply, format: CredentialFormat, credential: IssuedCredential) {
   const { pipeline, issued } = credential;
   reply.code(201).header('cache-control', 'no-store');
+  // Every format names its ledger records, so that a job saving a bare kubeconfig can ask for its receipts too.
+  reply.header('kubevend-audit-records', issued.map((i) => receiptPath(i.auditRecord)).join(', '));
   logOutcome(request, reply, 'info', { issuances: issued.map((i) => i.issuanceId), pipeline, clusters: issued.map((i) => i.cluster) }, 'credential issued');
   if (format === 'kubeconfig' || (format === 'json' && wantsYaml(request.headers.accept))) {
     return reply.type('application/yaml').send(renderKubeconfig(issued));
@@ -16,9 +18,12 @@ export function sendCredential(request: FastifyRequest, reply: FastifyReply, for
   const described = issued.map((i) => ({
     issuanceId: i.issuanceId, cluster: i.cluster, namespace: i.namespace, serviceAccount: i.serviceAccount,
     kind: i.tokenKind, expiresAt: i.expiresAt.toISOString(), warnings: i.warnings,
+    audit: { recordId: i.auditRecord.id, recordHash: i.auditRecord.hash, receipt: receiptPath(i.auditRecord) },
   }));
   return reply.send({ ...described[0]!, pipeline, kubeconfig: renderKubeconfig(issued), issuances: described });
 }
+
+const receiptPath = (record: { id: number; hash: string }) => `/v1/audit/receipts/${record.id}?hash=${record.hash}`;
 
 function wantsYaml(accept: string | undefined): boolean {
   return !!accept && /(^|,)\s*(application|text)\/(x-)?yaml\b/i.test(accept);

@@ -26,6 +26,11 @@ const issuedSchema = {
   kind: z.enum(tokenKinds),
   expiresAt: z.iso.datetime().describe('When the token expires: as the API server granted it, or as kubevend enforces it for durable tokens'),
   warnings: z.array(z.string()).describe('Warnings the API server sent, such as a shortened lifetime'),
+  audit: z.object({
+    recordId: z.number().int().describe('The ledger record of this issuance'),
+    recordHash: z.string().describe('Its chain hash: what the receipt is asked for with'),
+    receipt: z.string().describe('Where its receipt is, once the next checkpoint is signed (every format also names it in the `kubevend-audit-records` header)'),
+  }).describe('The issuance\'s ledger record, for a receipt (docs/audit-proofs.md)'),
 };
 
 export const credentialEnvelopeSchema = z
