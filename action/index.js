@@ -142,6 +142,40 @@ function identityTokens(choice, env, mask) {
 	}
 	throw new CliError("usage", "no identity token: outside GitHub Actions and GitLab CI, pass --token-file or --token-env");
 }
+/**
+* Who the job is, without spending or asking for a token: a cache of credentials is kept apart per
+* holder, so that jobs of other pipelines sharing a runner's home never get each other's. The CI
+* system's job (GitHub's run and job, GitLab's job id), or the issuer and subject of a token given
+* as a file or variable (read, not verified: it only picks a cache entry).
+*/
+async function holderOf(choice, env) {
+	const token = choice.tokenFile ? await readFile(choice.tokenFile, "utf8").catch(() => "") : choice.tokenEnv ? env[choice.tokenEnv] ?? "" : void 0;
+	if (token !== void 0) {
+		try {
+			const { iss, sub } = JSON.parse(Buffer.from(token.trim().split(".")[1] ?? "", "base64url").toString("utf8"));
+			if (typeof iss === "string" && typeof sub === "string") return JSON.stringify([
+				"token",
+				iss,
+				sub
+			]);
+		} catch {}
+		return JSON.stringify(["token", token.trim()]);
+	}
+	const system = ciSystemOf(env);
+	if (system === "github") return JSON.stringify([
+		"github",
+		env.GITHUB_REPOSITORY,
+		env.GITHUB_RUN_ID,
+		env.GITHUB_RUN_ATTEMPT,
+		env.GITHUB_JOB
+	]);
+	if (system === "gitlab") return JSON.stringify([
+		"gitlab",
+		env.CI_SERVER_URL,
+		env.CI_JOB_ID
+	]);
+	return "none";
+}
 /** Asks GitHub's token endpoint for an ID token for `audience`, as GitHub's own toolkit does. */
 async function githubIdToken(requestUrl, bearer, audience) {
 	let response;
@@ -508,7 +542,7 @@ const flags$1 = {
 };
 /**
 * `kubevend exec-credential`: a kubectl exec credential plugin. It answers from a cache (one 0600
-* file per service, cluster, namespace and ServiceAccount) until `--renew-before` the credential's
+* file per holder, service, cluster, namespace and ServiceAccount) until `--renew-before` the credential's
 * expiry, then asks the service again with a new identity token, so a job that outlives one token
 * never hands kubectl an expired one.
 */
@@ -520,7 +554,9 @@ async function execCredentialCommand(args, ctx) {
 	const renewBeforeMs = durationMs(values["renew-before"] ?? "2m", "renew-before");
 	const choice = tokenChoiceOf(values, ctx.env);
 	const dir = values["cache-dir"] ?? ctx.env.KUBEVEND_CACHE_DIR ?? join(ctx.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "kubevend", "credentials");
+	const holder = await holderOf(choice, ctx.env);
 	const key = createHash("sha256").update(JSON.stringify([
+		holder,
 		service.url,
 		choice.audience,
 		values.cluster?.[0] ?? "",

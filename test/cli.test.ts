@@ -30,7 +30,10 @@ describe('kubevend credentials, exec-credential and revoke', () => {
         { name: 'ops', issuer: ops.issuer, audiences: ['kubevend'], publicKeyFile: ops.publicKeyFile, replayProtection: false },
       ],
       clusters: [{ name: 'local', kubeconfig: inject('kubeconfig') }],
-      pipelines: [{ name: 'web', issuer: 'ci', match: { repository: 'acme/web' }, grants: [{ cluster: 'local', namespace: ns, serviceAccount: 'deployer' }] }],
+      pipelines: [
+        { name: 'web', issuer: 'ci', match: { repository: 'acme/web' }, grants: [{ cluster: 'local', namespace: ns, serviceAccount: 'deployer' }] },
+        { name: 'api', issuer: 'ci', match: { repository: 'acme/api' }, grants: [{ cluster: 'local', namespace: ns, serviceAccount: 'deployer' }] },
+      ],
       operators: [{ name: 'platform', issuer: 'ops', match: { groups: 'platform-team' }, role: 'admin' }],
     });
     ({ url, cli } = served);
@@ -292,6 +295,17 @@ describe('kubevend credentials, exec-credential and revoke', () => {
       expect(shared.stderr).toMatch(/readable by others; it is not used/);
       expect(shared.stdout).not.toContain('planted-token');
       expect((await stat(file)).mode & 0o777).toBe(0o600);
+    });
+
+    it('when another pipeline\'s job shares the cache folder, then it never gets this job\'s credential', async () => {
+      await newJobToken();
+      const mine = await runCli(cli, ['exec-credential', '--url', url, '--cluster', 'local', '--namespace', ns, '--token-file', tokenFile, '--cache-dir', cacheDir]);
+      const otherToken = join(dir, 'other-id-token');
+      await writeFile(otherToken, await ci.mint(githubClaims('acme/api')));
+      const other = await runCli(cli, ['exec-credential', '--url', url, '--cluster', 'local', '--namespace', ns, '--token-file', otherToken, '--cache-dir', cacheDir]);
+      expect(other.code).toBe(0);
+      expect(JSON.parse(other.stdout).status.token).not.toBe(JSON.parse(mine.stdout).status.token);
+      expect(JSON.parse((await runCli(cli, ['issuances', '--pipeline', 'api', '-o', 'json'], await operator())).stdout)).toHaveLength(1);
     });
 
     it('when the service refuses, then kubectl gets no credential and the plugin exits 3', async () => {

@@ -75,6 +75,29 @@ export function identityTokens(choice: TokenChoice, env: NodeJS.ProcessEnv, mask
   throw new CliError('usage', 'no identity token: outside GitHub Actions and GitLab CI, pass --token-file or --token-env');
 }
 
+/**
+ * Who the job is, without spending or asking for a token: a cache of credentials is kept apart per
+ * holder, so that jobs of other pipelines sharing a runner's home never get each other's. The CI
+ * system's job (GitHub's run and job, GitLab's job id), or the issuer and subject of a token given
+ * as a file or variable (read, not verified: it only picks a cache entry).
+ */
+export async function holderOf(choice: TokenChoice, env: NodeJS.ProcessEnv): Promise<string> {
+  const token = choice.tokenFile ? await readFile(choice.tokenFile, 'utf8').catch(() => '') : choice.tokenEnv ? env[choice.tokenEnv] ?? '' : undefined;
+  if (token !== undefined) {
+    try {
+      const { iss, sub } = JSON.parse(Buffer.from(token.trim().split('.')[1] ?? '', 'base64url').toString('utf8')) as { iss?: unknown; sub?: unknown };
+      if (typeof iss === 'string' && typeof sub === 'string') return JSON.stringify(['token', iss, sub]);
+    } catch {
+      // Not a JWT: the token itself (hashed with the rest of the key) tells holders apart.
+    }
+    return JSON.stringify(['token', token.trim()]);
+  }
+  const system = ciSystemOf(env);
+  if (system === 'github') return JSON.stringify(['github', env.GITHUB_REPOSITORY, env.GITHUB_RUN_ID, env.GITHUB_RUN_ATTEMPT, env.GITHUB_JOB]);
+  if (system === 'gitlab') return JSON.stringify(['gitlab', env.CI_SERVER_URL, env.CI_JOB_ID]);
+  return 'none';
+}
+
 /** Asks GitHub's token endpoint for an ID token for `audience`, as GitHub's own toolkit does. */
 async function githubIdToken(requestUrl: string, bearer: string, audience: string): Promise<string> {
   let response: Response;

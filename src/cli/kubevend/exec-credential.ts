@@ -3,7 +3,7 @@ import { constants } from 'node:fs';
 import { mkdir, open, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { ciSurface, identityTokens } from './ci.ts';
+import { ciSurface, holderOf, identityTokens } from './ci.ts';
 import type { CommandContext } from './context.ts';
 import { askFlags, askOf, parseExecCredential } from './credentials.ts';
 import { CliError } from './exit.ts';
@@ -21,7 +21,7 @@ const flags = {
 
 /**
  * `kubevend exec-credential`: a kubectl exec credential plugin. It answers from a cache (one 0600
- * file per service, cluster, namespace and ServiceAccount) until `--renew-before` the credential's
+ * file per holder, service, cluster, namespace and ServiceAccount) until `--renew-before` the credential's
  * expiry, then asks the service again with a new identity token, so a job that outlives one token
  * never hands kubectl an expired one.
  */
@@ -33,7 +33,8 @@ export async function execCredentialCommand(args: string[], ctx: CommandContext)
   const renewBeforeMs = durationMs(values['renew-before'] ?? '2m', 'renew-before');
   const choice = tokenChoiceOf(values, ctx.env);
   const dir = values['cache-dir'] ?? ctx.env.KUBEVEND_CACHE_DIR ?? join(ctx.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'kubevend', 'credentials');
-  const key = createHash('sha256').update(JSON.stringify([service.url, choice.audience, values.cluster?.[0] ?? '', ask.namespace ?? '', ask.serviceAccount ?? ''])).digest('hex').slice(0, 32);
+  const holder = await holderOf(choice, ctx.env);
+  const key = createHash('sha256').update(JSON.stringify([holder, service.url, choice.audience, values.cluster?.[0] ?? '', ask.namespace ?? '', ask.serviceAccount ?? ''])).digest('hex').slice(0, 32);
   const file = join(dir, `${key}.json`);
   const fresh = (text: string | undefined) => {
     const credential = text === undefined ? undefined : parseExecCredential(text);
