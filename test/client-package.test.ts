@@ -62,6 +62,8 @@ describe('the @kubevend/client package', () => {
     expect(packed.files.map((f) => f.path).sort()).toEqual(['README.md', 'dist/index.d.ts', 'dist/index.js', 'dist/schema.d.ts', 'dist/schema.js', 'package.json']);
     const manifest = JSON.parse(await readFile(join(packageDir, 'package.json'), 'utf8'));
     expect(Object.keys(manifest.dependencies)).toEqual(['openapi-fetch']);
+    // The client's version is that of the API it was generated from.
+    expect(manifest.version).toBe(/^ {2}version: (\S+)$/m.exec(await readFile(join(root, 'openapi.yaml'), 'utf8'))![1]);
     for (const file of ['dist/index.js', 'dist/index.d.ts']) {
       expect(await readFile(join(packageDir, file), 'utf8')).not.toMatch(/fastify|kysely|@kubernetes|from 'pg'|\.\.\//);
     }
