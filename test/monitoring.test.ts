@@ -51,7 +51,7 @@ describe('the chart\'s alerts and dashboard', () => {
     const result = await promtool('check', 'rules', file);
     await rm(dir, { recursive: true });
     expect(result.code, result.stdout + result.stderr).toBe(0);
-    expect(result.stdout).toMatch(/SUCCESS: 4 rules found/);
+    expect(result.stdout).toMatch(/SUCCESS: 5 rules found/);
   });
 
   it('when promtool runs the alerts\' unit tests, then each alert fires on its series and not before its time', async () => {
