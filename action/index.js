@@ -1,4 +1,4 @@
-import { appendFile, mkdir, mkdtemp, open, readFile, rename, rm, stat } from "node:fs/promises";
+import { appendFile, lstat, mkdir, mkdtemp, open, readFile, rename, rm, stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { createHash, randomBytes } from "node:crypto";
@@ -306,6 +306,7 @@ async function callService(options, call) {
 					...call.body === void 0 ? {} : { "content-type": "application/json" }
 				},
 				...call.body === void 0 ? {} : { body: JSON.stringify(call.body) },
+				redirect: "manual",
 				signal: AbortSignal.timeout(Math.max(remaining, 1))
 			});
 		} catch (err) {
@@ -318,6 +319,10 @@ async function callService(options, call) {
 			continue;
 		}
 		if (response.ok) return response;
+		if (response.status >= 300 && response.status < 400) {
+			await response.body?.cancel();
+			throw new CliError("usage", `${options.url} answered ${response.status}, redirecting to ${response.headers.get("location") ?? "nowhere"}; the token is not sent on: give --url the service's own address`);
+		}
 		const facts = await problemOf(response);
 		if (!retryable.has(response.status)) throw new CliError(classOfStatus(response.status), describeProblem(facts));
 		wait = retryAfterMs(response.headers.get("retry-after")) ?? backoff(attempt);
@@ -369,9 +374,24 @@ const seconds = (ms) => `${Math.round(ms / 100) / 10}s`;
 * there), a new private folder elsewhere.
 */
 async function jobDir(env) {
-	if (env.GITHUB_ACTIONS === "true" && env.RUNNER_TEMP) return join(env.RUNNER_TEMP, "kubevend");
-	if (env.GITLAB_CI === "true" && env.CI_JOB_ID) return join(env.TMPDIR || tmpdir(), `kubevend-job-${env.CI_JOB_ID}`);
+	if (env.GITHUB_ACTIONS === "true" && env.RUNNER_TEMP) return privateDir(join(env.RUNNER_TEMP, "kubevend"));
+	if (env.GITLAB_CI === "true" && env.CI_JOB_ID) return privateDir(join(env.TMPDIR || tmpdir(), `kubevend-job-${env.CI_JOB_ID}`));
 	return mkdtemp(join(tmpdir(), "kubevend-"));
+}
+/**
+* A folder of a known name, made 0700, or one this user made so before. A folder someone else made
+* first (in a shared /tmp, say) is refused: they could swap the kubeconfig in it for their own.
+*/
+async function privateDir(dir) {
+	try {
+		await mkdir(dir, { mode: 448 });
+		return dir;
+	} catch (err) {
+		if (err.code !== "EEXIST") throw err;
+	}
+	const found = await lstat(dir);
+	if (!found.isDirectory() || process.getuid && found.uid !== process.getuid() || (found.mode & 63) !== 0) throw new CliError("failed", `${dir} exists but is not a folder only this user can use; nothing was written`);
+	return dir;
 }
 const stateFileIn = (dir) => join(dir, "state.json");
 async function saveState(file, state) {
@@ -434,6 +454,8 @@ async function credentialsCommand(args, ctx) {
 	const service = serviceOf(values, ctx.env, ctx.say);
 	const ci = ciSurface(ctx.env, ctx.stdout, values.dotenv);
 	const tokens = identityTokens(tokenChoiceOf(values, ctx.env), ctx.env, ci.mask);
+	const dir = values.file && values.file !== "-" ? dirname(resolve(values.file)) : await jobDir(ctx.env);
+	const file = values.file === "-" ? "-" : resolve(values.file ?? join(dir, defaultName[format]));
 	const issued = readAnswer(format, await (await callService(service, {
 		method: "POST",
 		path: "/v1/credentials",
@@ -444,8 +466,6 @@ async function credentialsCommand(args, ctx) {
 		}
 	})).text());
 	for (const secret of issued.secrets) ci.mask(secret);
-	const dir = values.file && values.file !== "-" ? dirname(resolve(values.file)) : await jobDir(ctx.env);
-	const file = values.file === "-" ? "-" : resolve(values.file ?? join(dir, defaultName[format]));
 	if (file === "-") ctx.stdout(issued.content);
 	else await writePrivateFile(file, issued.content);
 	const stateFile = stateFileIn(dir);

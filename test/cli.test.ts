@@ -155,6 +155,15 @@ describe('kubevend credentials, exec-credential and revoke', () => {
       expect(run.ms).toBeGreaterThan(1900);
     });
 
+    it('when a 2xx answer is not a credential (a proxy\'s page), then nothing is written and the exit code is 4', async () => {
+      [busy, status, retryAfter] = [1, 200, '0'];
+      const dir = await jobFolder();
+      const run = await runCli(cli, ['credentials', '--token-env', 'JOB_TOKEN', '--file', join(dir, 'kubeconfig')], { ...(await tokenEnv()), KUBEVEND_URL: proxyUrl });
+      expect(run.code).toBe(4);
+      expect(run.stderr).toMatch(/answered 2xx without a kubeconfig; nothing was written/);
+      await expect(lstat(join(dir, 'kubeconfig'))).rejects.toThrow(/ENOENT/);
+    });
+
     it('past the deadline, then it gives up at once with exit 4, naming the code and request id', async () => {
       [busy, status, retryAfter] = [1, 429, '120'];
       const dir = await jobFolder();
@@ -164,6 +173,42 @@ describe('kubevend credentials, exec-credential and revoke', () => {
       expect(run.ms).toBeLessThan(20_000);
       await expect(lstat(join(dir, 'kubeconfig'))).rejects.toThrow(/ENOENT/);
     });
+  });
+
+  it('when the service redirects, then the token is not sent on and the exit code is 2', async () => {
+    let reached = 0;
+    const elsewhere = createServer((_req, res) => {
+      reached++;
+      res.end();
+    });
+    await new Promise<void>((resolve) => elsewhere.listen(0, '127.0.0.1', resolve));
+    const redirecting = createServer((_req, res) => {
+      res.writeHead(307, { location: `http://127.0.0.1:${(elsewhere.address() as { port: number }).port}/v1/credentials` }).end();
+    });
+    await new Promise<void>((resolve) => redirecting.listen(0, '127.0.0.1', resolve));
+    try {
+      const dir = await jobFolder();
+      const run = await runCli(cli, ['credentials', '--token-env', 'JOB_TOKEN', '--file', join(dir, 'kubeconfig')],
+        { ...(await tokenEnv()), KUBEVEND_URL: `http://127.0.0.1:${(redirecting.address() as { port: number }).port}` });
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(/answered 307, redirecting to http:\/\/127\.0\.0\.1:\d+\/v1\/credentials; the token is not sent on/);
+      expect(reached).toBe(0);
+    } finally {
+      await Promise.all([elsewhere, redirecting].map((s) => new Promise((resolve) => s.close(resolve))));
+    }
+  });
+
+  it('when the job\'s folder in a shared TMPDIR was made by someone else first, then nothing is asked nor written there', async () => {
+    const tmp = await jobFolder();
+    const planted = join(tmp, 'kubevend-job-4242');
+    await mkdir(planted, { mode: 0o777 });
+    await import('node:fs/promises').then((fs) => fs.chmod(planted, 0o777));
+    const before = (await issuances()).length;
+    const run = await runCli(cli, ['credentials', '--url', url], { GITLAB_CI: 'true', CI_JOB_ID: '4242', TMPDIR: tmp, KUBEVEND_ID_TOKEN: await ci.mint(githubClaims('acme/web')) });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/kubevend-job-4242 exists but is not a folder only this user can use; nothing was written/);
+    expect(await readdir(planted)).toEqual([]);
+    expect((await issuances()).length).toBe(before);
   });
 
   it('in GitHub Actions, then it asks the ID token endpoint for the audience, masks both tokens, and exports KUBECONFIG to GITHUB_ENV', async () => {

@@ -60,6 +60,10 @@ export async function credentialsCommand(args: string[], ctx: CommandContext): P
   const ci = ciSurface(ctx.env, ctx.stdout, values.dotenv);
   const tokens = identityTokens(tokenChoiceOf(values, ctx.env), ctx.env, ci.mask);
 
+  // Where it goes is settled first: a folder that cannot be used must not cost an issuance.
+  const dir = values.file && values.file !== '-' ? dirname(resolve(values.file)) : await jobDir(ctx.env);
+  const file = values.file === '-' ? '-' : resolve(values.file ?? join(dir, defaultName[format]));
+
   // kubeconfig is asked for as the JSON envelope, which also names the issuances to revoke.
   const response = await callService(service, {
     method: 'POST', path: '/v1/credentials', token: () => tokens.next(),
@@ -69,8 +73,6 @@ export async function credentialsCommand(args: string[], ctx: CommandContext): P
   const issued = readAnswer(format, text);
   for (const secret of issued.secrets) ci.mask(secret);
 
-  const dir = values.file && values.file !== '-' ? dirname(resolve(values.file)) : await jobDir(ctx.env);
-  const file = values.file === '-' ? '-' : resolve(values.file ?? join(dir, defaultName[format]));
   if (file === '-') ctx.stdout(issued.content);
   else await writePrivateFile(file, issued.content);
 

@@ -53,6 +53,8 @@ export async function callService(options: ServiceOptions, call: ServiceCall): P
           ...(call.body === undefined ? {} : { 'content-type': 'application/json' }),
         },
         ...(call.body === undefined ? {} : { body: JSON.stringify(call.body) }),
+        // The token goes to the service named and nowhere else: a redirect is reported, not followed.
+        redirect: 'manual',
         signal: AbortSignal.timeout(Math.max(remaining, 1)),
       });
     } catch (err) {
@@ -68,6 +70,10 @@ export async function callService(options: ServiceOptions, call: ServiceCall): P
       continue;
     }
     if (response.ok) return response;
+    if (response.status >= 300 && response.status < 400) {
+      await response.body?.cancel();
+      throw new CliError('usage', `${options.url} answered ${response.status}, redirecting to ${response.headers.get('location') ?? 'nowhere'}; the token is not sent on: give --url the service's own address`);
+    }
     const facts = await problemOf(response);
     if (!retryable.has(response.status)) throw new CliError(classOfStatus(response.status), describeProblem(facts));
     wait = retryAfterMs(response.headers.get('retry-after')) ?? backoff(attempt);

@@ -1,4 +1,4 @@
-import { mkdtemp } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CliError } from './exit.ts';
@@ -17,9 +17,27 @@ export interface JobState {
  * there), a new private folder elsewhere.
  */
 export async function jobDir(env: NodeJS.ProcessEnv): Promise<string> {
-  if (env.GITHUB_ACTIONS === 'true' && env.RUNNER_TEMP) return join(env.RUNNER_TEMP, 'kubevend');
-  if (env.GITLAB_CI === 'true' && env.CI_JOB_ID) return join(env.TMPDIR || tmpdir(), `kubevend-job-${env.CI_JOB_ID}`);
+  if (env.GITHUB_ACTIONS === 'true' && env.RUNNER_TEMP) return privateDir(join(env.RUNNER_TEMP, 'kubevend'));
+  if (env.GITLAB_CI === 'true' && env.CI_JOB_ID) return privateDir(join(env.TMPDIR || tmpdir(), `kubevend-job-${env.CI_JOB_ID}`));
   return mkdtemp(join(tmpdir(), 'kubevend-'));
+}
+
+/**
+ * A folder of a known name, made 0700, or one this user made so before. A folder someone else made
+ * first (in a shared /tmp, say) is refused: they could swap the kubeconfig in it for their own.
+ */
+async function privateDir(dir: string): Promise<string> {
+  try {
+    await mkdir(dir, { mode: 0o700 });
+    return dir;
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'EEXIST') throw err;
+  }
+  const found = await lstat(dir);
+  if (!found.isDirectory() || (process.getuid && found.uid !== process.getuid()) || (found.mode & 0o077) !== 0) {
+    throw new CliError('failed', `${dir} exists but is not a folder only this user can use; nothing was written`);
+  }
+  return dir;
 }
 
 export const stateFileIn = (dir: string) => join(dir, 'state.json');
