@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The quick-start demo: a real local control plane, kubevend on its embedded defaults, and a CI job
-# that vends a kubeconfig with curl and uses it with kubectl. `npm run demo -- --keep` leaves it all
-# running for trying by hand; Ctrl-C stops it.
+# that vends a kubeconfig with the kubevend command and uses it with kubectl. `npm run demo -- --keep`
+# leaves it all running for trying by hand; Ctrl-C stops it.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -67,15 +67,14 @@ curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null || { echo "kubevend did not
 echo "ready (log: $dir/kubevend.log)"
 
 mint() { node "$root/scripts/demo/mint-ci-token.ts" "$dir/ci-signing-key.pem" https://ci.demo.kubevend.test "$1"; }
+kubevend() { node "$root/dist/kubevend.js" "$@"; }
+export KUBEVEND_URL="http://127.0.0.1:$port"
 
 say "4. The CI job's side: its identity token in, a kubeconfig out"
-CI_TOKEN=$(mint '{"repository":"acme/web","ref":"refs/heads/main","sha":"0123456789abcdef","run_id":"42"}')
-echo '$ curl -sS -X POST -H "Authorization: Bearer $CI_TOKEN" -H "Accept: application/yaml" \'
-echo "    http://127.0.0.1:$port/v1/credentials -o kubeconfig"
-curl -fsS -X POST -H "Authorization: Bearer $CI_TOKEN" -H "Accept: application/yaml" \
-  "http://127.0.0.1:$port/v1/credentials" -o "$dir/kubeconfig"
-chmod 600 "$dir/kubeconfig"
-echo "saved $dir/kubeconfig (context $(KUBECONFIG="$dir/kubeconfig" "$kubectl" config current-context), namespace web)"
+export CI_TOKEN=$(mint '{"repository":"acme/web","ref":"refs/heads/main","sha":"0123456789abcdef","run_id":"42"}')
+echo "\$ kubevend credentials --token-env CI_TOKEN --file kubeconfig     (KUBEVEND_URL=$KUBEVEND_URL)"
+kubevend credentials --token-env CI_TOKEN --file "$dir/kubeconfig"
+echo "saved $dir/kubeconfig (mode $(stat -c %a "$dir/kubeconfig")) (context $(KUBECONFIG="$dir/kubeconfig" "$kubectl" config current-context), namespace web)"
 
 say "5. Using it"
 vk() { "$kubectl" --kubeconfig "$dir/kubeconfig" "$@"; }
@@ -86,15 +85,14 @@ echo "\$ kubectl -n billing get pods   (not granted: must be forbidden)"
 if vk -n billing get pods 2>&1; then echo "UNEXPECTED: access to billing was allowed"; exit 1; fi
 
 say "6. A job no pipeline matches is refused"
-OTHER=$(mint '{"repository":"acme/other","ref":"refs/heads/main"}')
-curl -sS -X POST -H "Authorization: Bearer $OTHER" "http://127.0.0.1:$port/v1/credentials"; echo
+export OTHER=$(mint '{"repository":"acme/other","ref":"refs/heads/main"}')
+echo "\$ kubevend credentials --token-env OTHER --file other-kubeconfig"
+code=0; kubevend credentials --token-env OTHER --file "$dir/other-kubeconfig" || code=$?
+echo "exit code $code (3: refused); nothing written: $([ -e "$dir/other-kubeconfig" ] && echo "UNEXPECTED" || echo "no other-kubeconfig")"
 
 say "7. The job is done: it revokes its credential, and the API server stops accepting it"
-ISSUANCE=$(curl -fsS -H "Authorization: Bearer $(mint '{"repository":"acme/web","ref":"refs/heads/main"}')" \
-  "http://127.0.0.1:$port/v1/issuances" | sed -n 's/.*"id":"\([0-9a-z]*\)".*/\1/p' | head -n 1)
-echo "\$ curl -X DELETE .../v1/issuances/$ISSUANCE"
-curl -fsS -X DELETE -H "Authorization: Bearer $(mint '{"repository":"acme/web","ref":"refs/heads/main"}')" \
-  "http://127.0.0.1:$port/v1/issuances/$ISSUANCE" | sed -n 's/.*"state":"\([a-z]*\)".*/state: \1/p'; echo
+echo "\$ kubevend revoke --token-env CI_TOKEN --state state.json"
+kubevend revoke --token-env CI_TOKEN --state "$dir/state.json"
 for i in $(seq 1 40); do
   if ! vk auth whoami >/dev/null 2>&1; then echo "\$ kubectl auth whoami   -> refused after revocation (~$((i / 2)) s)"; break; fi
   sleep 0.5
@@ -104,9 +102,9 @@ vk auth whoami >/dev/null 2>&1 && { echo "UNEXPECTED: the revoked token still wo
 say "Done: a CI identity token became a 15-minute, namespace-scoped kubeconfig that kubectl used, then revoked."
 cat <<HAND
 Try it by hand:  npm run demo -- --keep    (leaves kubevend and the control plane running)
-  CI_TOKEN=\$(npm exec -- node scripts/demo/mint-ci-token.ts $dir/ci-signing-key.pem https://ci.demo.kubevend.test '{"repository":"acme/web","ref":"refs/heads/main"}')
-  curl -sS -X POST -H "Authorization: Bearer \$CI_TOKEN" http://127.0.0.1:$port/v1/credentials | jq .
-  curl -sS -H "Authorization: Bearer \$CI_TOKEN" http://127.0.0.1:$port/v1/issuances | jq .
+  export KUBEVEND_URL=http://127.0.0.1:$port CI_TOKEN=\$(npm exec -- node scripts/demo/mint-ci-token.ts $dir/ci-signing-key.pem https://ci.demo.kubevend.test '{"repository":"acme/web","ref":"refs/heads/main"}')
+  node dist/kubevend.js credentials --token-env CI_TOKEN --format env --file -
+  curl -sS --fail-with-body --retry 3 -H "Authorization: Bearer \$CI_TOKEN" http://127.0.0.1:$port/v1/issuances | jq .
   API docs: http://127.0.0.1:$port/docs
 HAND
 if $keep; then
