@@ -149,6 +149,17 @@ describe('kubevend operator commands', () => {
     expect(again.stderr).toMatch(/404 suspension_not_found/);
   });
 
+  it('when an operator revokes an issuance by its id, then it is revoked', async () => {
+    expect((await vend()).code).toBe(0);
+    const [live] = JSON.parse((await op(['issuances', '--pipeline', 'web', '--state', 'active', '-o', 'json'])).stdout) as { id: string }[];
+    const revoked = await op(['revoke', '--operator', live!.id]);
+    expect(revoked.stderr).toContain(`issuance ${live!.id} of web: revoked`);
+    expect(revoked.code).toBe(0);
+    const unknown = await op(['revoke', '--operator', '0'.repeat(26)]);
+    expect(unknown.code).toBe(3);
+    expect(unknown.stderr).toMatch(/404 issuance_not_found/);
+  });
+
   it('when a decision is explained for given claims, then the command says which pipeline and why', async () => {
     const granted = await op(['explain', '--issuer-name', 'ci', '--claims', JSON.stringify(githubClaims('acme/web'))]);
     expect(granted.stdout).toMatch(/^GRANTED for ci repo:acme\/web/);
