@@ -1,7 +1,6 @@
 import { checkpointSchema, signCheckpoint, type Checkpoint } from '../ledger/checkpoint.ts';
 import { merkleRoot } from '../ledger/merkle.ts';
 import type { SigningKey } from '../ledger/signing-key.ts';
-import { recordHash } from '../store/audit-chain.ts';
 import type { Store } from '../store/ports.ts';
 import type { ServiceLogger } from './ports.ts';
 
@@ -27,8 +26,7 @@ export const parseCheckpoint = (body: string): Checkpoint => checkpointSchema.pa
 /**
  * Signs checkpoints every `everyRecords` records appended here or `intervalMs`, and once more on
  * stop. It signs only a ledger that extends its last checkpoint: the records since then must link
- * up from its head and hash to what they say, so a rewrite between two checkpoints is refused
- * rather than signed. Each replica signs; one that signs a size already kept loses harmlessly.
+ * up from its head, so a rewrite of what was signed is refused rather than signed again. Each replica signs; one that signs a size already kept loses harmlessly.
  */
 export function createCheckpointSigner(deps: CheckpointSignerDeps) {
   const { store, key, origin } = deps;
@@ -45,10 +43,13 @@ export function createCheckpointSigner(deps: CheckpointSignerDeps) {
     // After a prune past the last checkpoint, the batch starts at what is left.
     const extendsLatest = latest !== undefined && latest.size >= head.anchorId;
     const fromSize = extendsLatest ? latest.size : head.anchorId;
-    const records = await store.audit.segment(fromSize, head.size);
+    // The links alone: a record rewritten at or before the last checkpoint changes every hash after
+    // it, so the first record since then no longer links to the checkpoint's head. (An edit that
+    // left its hash stale is the chain's to find, and a receipt of it fails.)
+    const records = await store.audit.links(fromSize, head.size);
     let prevHash = extendsLatest ? latest.headHash : records[0]?.prevHash;
     for (const [i, record] of records.entries()) {
-      if (record.id !== fromSize + i + 1 || record.prevHash !== prevHash || recordHash(prevHash, record) !== record.hash) {
+      if (record.id !== fromSize + i + 1 || record.prevHash !== prevHash) {
         throw new Error(`audit record ${fromSize + i + 1} does not extend the last signed checkpoint; not signing (run audit:verify)`);
       }
       prevHash = record.hash;

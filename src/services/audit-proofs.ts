@@ -48,8 +48,8 @@ export function createAuditProofs({ policy, store, auditKeys, checkpointInterval
         throw new Problem('receipt_pending', `record ${id} is not in a signed checkpoint yet`, { retryAfter: Math.ceil(checkpointIntervalMs / 1000) });
       }
       const checkpoint = parseCheckpoint(body);
-      const hashes = await store.audit.hashesBetween(checkpoint.fromSize, checkpoint.size);
-      return makeReceipt(record, view(record), checkpoint, hashes);
+      const links = await store.audit.links(checkpoint.fromSize, checkpoint.size);
+      return makeReceipt(record, view(record), checkpoint, links.map((l) => l.hash));
     },
   };
 }

@@ -88,14 +88,10 @@ export function createAuditLedger(db: Kysely<Database>, engine: Engine, writes: 
       return { size: chain.last_id, headHash: chain.head_hash, anchorId: chain.anchor_id };
     },
 
-    async hashesBetween(afterId, upToId) {
-      const rows = await db.selectFrom('audit_records').select('hash').where('id', '>', afterId).where('id', '<=', upToId).orderBy('id', 'asc').execute();
-      return rows.map((row) => row.hash);
-    },
-
-    async segment(afterId, upToId) {
-      const rows = await db.selectFrom('audit_records').selectAll().where('id', '>', afterId).where('id', '<=', upToId).orderBy('id', 'asc').execute();
-      return rows.map(fromAuditRow);
+    async links(afterId, upToId) {
+      const rows = await db.selectFrom('audit_records').select(['id', 'prev_hash', 'hash'])
+        .where('id', '>', afterId).where('id', '<=', upToId).orderBy('id', 'asc').execute();
+      return rows.map((row) => ({ id: row.id, prevHash: row.prev_hash, hash: row.hash }));
     },
 
     async get(id) {

@@ -111,6 +111,12 @@ export interface ChainPoint {
   headHash: string;
 }
 
+export interface ChainLink {
+  id: number;
+  prevHash: string;
+  hash: string;
+}
+
 export type ChainProblem =
   | 'content_changed' | 'link_broken' | 'missing' | 'head_mismatch'
   | 'shorter_than_checkpoint' | 'checkpoint_differs' | 'checkpoint_pruned';
@@ -149,10 +155,8 @@ export interface AuditLedger {
   verify(extending?: ChainPoint): Promise<ChainVerification>;
   /** The chain's head now: how many records it has ever held (the last id) and the last hash. */
   head(): Promise<ChainPoint & { anchorId: number }>;
-  /** The chain hashes of the records after `afterId` up to `upToId`, in id order. */
-  hashesBetween(afterId: number, upToId: number): Promise<string[]>;
-  /** The records after `afterId` up to `upToId`, in id order. */
-  segment(afterId: number, upToId: number): Promise<AuditRecord[]>;
+  /** The links of the records after `afterId` up to `upToId`, in id order: ids and hashes, no fields. */
+  links(afterId: number, upToId: number): Promise<ChainLink[]>;
   get(id: number): Promise<AuditRecord | undefined>;
   /**
    * Tells `listener` of every record once its transaction has committed, in this process, in id
