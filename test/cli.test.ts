@@ -342,6 +342,41 @@ describe('kubevend credentials, exec-credential and revoke', () => {
       expect((await stat(file)).mode & 0o777).toBe(0o600);
     });
 
+    it('when kubectl runs the plugin several times at once, then one asks with the token and the others read its answer', async () => {
+      const shared = join(dir, 'parallel-cache');
+      await newJobToken();
+      const before = (await issuances()).length;
+      const runs = await Promise.all(Array.from({ length: 4 }, () =>
+        runCli(cli, ['exec-credential', '--url', url, '--cluster', 'local', '--namespace', ns, '--token-file', tokenFile, '--cache-dir', shared])));
+      expect(runs.map((r) => r.code)).toEqual([0, 0, 0, 0]);
+      expect(new Set(runs.map((r) => JSON.parse(r.stdout).status.token)).size).toBe(1);
+      expect((await issuances()).length).toBe(before + 1);
+    });
+
+    it('in GitHub Actions, then the plugin mints an identity token only when the cache is due', async () => {
+      const endpoint = await startGithubIdTokenEndpoint(ci, 'acme/web');
+      try {
+        const env = { GITHUB_ACTIONS: 'true', GITHUB_REPOSITORY: 'acme/web', GITHUB_RUN_ID: '77', GITHUB_JOB: 'deploy', ...endpoint.env };
+        const args = ['exec-credential', '--url', url, '--cluster', 'local', '--namespace', ns, '--cache-dir', join(dir, 'github-cache')];
+        const first = await runCli(cli, args, env);
+        const second = await runCli(cli, args, env);
+        expect(second.stdout).toBe(first.stdout);
+        expect(endpoint.audiences).toEqual(['kubevend']);
+        const [file] = await readdir(join(dir, 'github-cache'));
+        const expiring = JSON.parse(first.stdout);
+        expiring.status.expirationTimestamp = new Date(Date.now() + 60_000).toISOString();
+        await writeFile(join(dir, 'github-cache', file!), JSON.stringify(expiring), { mode: 0o600 });
+        const renewed = await runCli(cli, args, env);
+        expect(renewed.code).toBe(0);
+        expect(endpoint.audiences).toHaveLength(2);
+        expect(JSON.parse(renewed.stdout).status.token).not.toBe(expiring.status.token);
+        // The plugin's stdout is kubectl's: no workflow command in it.
+        expect(renewed.stdout).not.toContain('::add-mask::');
+      } finally {
+        await endpoint.close();
+      }
+    });
+
     it('when another pipeline\'s job shares the cache folder, then it never gets this job\'s credential', async () => {
       await newJobToken();
       const mine = await runCli(cli, ['exec-credential', '--url', url, '--cluster', 'local', '--namespace', ns, '--token-file', tokenFile, '--cache-dir', cacheDir]);
