@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import closeWithGrace from 'close-with-grace';
 import { pino } from 'pino';
-import { buildApp, type AppDeps } from './app.ts';
-import { ConfigError, loadConfig, type Config } from './config.ts';
-import { KeyFileError, loadPublicKeys, loadSigningKey } from './ledger/signing-key.ts';
+import { buildApp } from './app.ts';
+import { ConfigError, loadConfig } from './config.ts';
+import { auditFromConfig } from './audit-config.ts';
 import { loadFingerprintKey } from './fingerprint-key.ts';
 import { createKubeGateway } from './kube/gateway.ts';
 import { loggerOptions } from './logger.ts';
@@ -13,7 +13,6 @@ import { PolicyError } from './policy/load.ts';
 import { watchPolicyFile } from './policy/watch.ts';
 import { keepLease } from './services/lease.ts';
 import { createReaper } from './services/reaper.ts';
-import { sinksFromConfig } from './sinks/from-config.ts';
 import { openStore } from './store/open.ts';
 
 /** Starts kubevend as configured by its environment; `server.ts` is the entry that calls it. */
@@ -32,10 +31,7 @@ export async function main(): Promise<void> {
   });
   metrics.policyReloadOk.set(1);
   const fingerprintKey = await loadFingerprintKey(config.fingerprintKeyFile, config.databaseUrl);
-  const audit = await loadAuditKeys(config);
-  const auditSinks = await sinksFromConfig(config.auditSinks, { logger, onDropped: metrics.auditSinkDropped }).catch((err: Error) => {
-    throw new ConfigError(err.message);
-  });
+  const audit = await auditFromConfig(config, { logger, onDropped: metrics.auditSinkDropped });
   const store = await openStore(config.databaseUrl, { logger }).catch((err: Error) => {
     throw new ConfigError(`KUBEVEND_DATABASE_URL: ${err.message}`);
   });
@@ -52,7 +48,6 @@ export async function main(): Promise<void> {
     queue: { length: config.queueLength, maxWaitMs: config.queueWaitSeconds * 1000 },
     instance: config.instance,
     ...audit,
-    auditSinks,
     ...(config.authFailuresPerMinute ? { authFailures: { burst: config.authFailuresPerMinute, perMinute: config.authFailuresPerMinute } } : { authFailures: { off: true } }),
   });
   const reaper = config.reaperIntervalSeconds > 0
@@ -72,19 +67,6 @@ export async function main(): Promise<void> {
     logger.info('closed');
   });
   await app.listen({ host: config.host, port: config.port });
-}
-
-/** The checkpoint signing key and earlier public keys; a key that cannot be used stops the start. */
-async function loadAuditKeys(config: Config): Promise<Pick<AppDeps, 'checkpoints' | 'formerAuditKeys'>> {
-  const asConfig = (variable: string) => (err: Error) => {
-    throw err instanceof KeyFileError ? new ConfigError(`${variable}: ${err.message}`) : err;
-  };
-  const key = config.auditSigningKeyFile ? await loadSigningKey(config.auditSigningKeyFile).catch(asConfig('KUBEVEND_AUDIT_SIGNING_KEY_FILE')) : undefined;
-  const former = config.auditPublicKeysFile ? await loadPublicKeys(config.auditPublicKeysFile).catch(asConfig('KUBEVEND_AUDIT_PUBLIC_KEYS_FILE')) : undefined;
-  return {
-    ...(key ? { checkpoints: { key, origin: config.instance, everyRecords: config.checkpointRecords, intervalMs: config.checkpointIntervalSeconds * 1000 } } : {}),
-    ...(former ? { formerAuditKeys: former } : {}),
-  };
 }
 
 /** The namespace of the pod kubevend runs in, from its ServiceAccount's mount; undefined outside a pod. */

@@ -9,6 +9,7 @@ import { stdoutSink } from '../src/sinks/stdout.ts';
 import { createTestIssuer, githubClaims, type TestIssuer } from './helpers/ci-issuer.ts';
 import { createNamespace, createViewerServiceAccount, deleteNamespaces } from './helpers/cluster.ts';
 import { scratchDir, startKubevend, type Kubevend } from './helpers/kubevend.ts';
+import { newSigningKey } from './helpers/signing-key.ts';
 import { labelled } from './helpers/vended.ts';
 
 const receiverScript = join(import.meta.dirname, 'helpers', 'audit-receiver.ts');
@@ -50,7 +51,7 @@ describe('audit sinks', () => {
     await scratch?.cleanup();
   });
 
-  const startWithSink = async (port: number, mode: SinkMode, maxBuffer = 1000) => {
+  const startWithSink = async (port: number, mode: SinkMode, { maxBuffer = 1000, checkpoints = false } = {}) => {
     const sink = createSinkQueue({
       name: 'http', mode, maxBuffer, batchSize: 100, backoffMs: 100, maxBackoffMs: 500,
       send: httpSink({ url: `http://127.0.0.1:${port}/ingest`, timeoutMs: 2_000 }),
@@ -60,7 +61,7 @@ describe('audit sinks', () => {
       issuers: [{ name: 'ci', issuer: ci.issuer, audiences: ['kubevend'], publicKeyFile: ci.publicKeyFile }],
       clusters: [{ name: 'local', kubeconfig: inject('kubeconfig') }],
       pipelines: [{ name: 'web', issuer: 'ci', match: { repository: 'acme/web' }, rateLimit: { requests: 1000, per: '1m' }, grants: [{ cluster: 'local', namespace: ns, serviceAccount: 'deployer' }] }],
-    }, { audit: { auditSinks: [sink] } });
+    }, { audit: { auditSinks: [sink], ...(checkpoints ? { checkpoints: { key: newSigningKey(), origin: 'sinks', everyRecords: 1, intervalMs: 3_600_000 } } : {}) } });
     return kv;
   };
   const vend = async (app: Kubevend) =>
@@ -72,12 +73,15 @@ describe('audit sinks', () => {
     const file = join(scratch.dir, 'closed-up.ndjson');
     const receiver = await startReceiver(file);
     try {
-      const app = await startWithSink(receiver.port, 'fail-closed');
+      const app = await startWithSink(receiver.port, 'fail-closed', { checkpoints: true });
       const res = await vend(app);
       expect(res.statusCode).toBe(201);
       const lines = await received(file);
       expect(grantsFor(lines, res.json().issuanceId)).toEqual(['issuance/granted']);
       expect(lines[0]).toMatchObject({ type: 'kubevend.audit.record', record: { pipeline: 'web', namespace: ns } });
+      // The checkpoint that covers it follows, where the database cannot reach it.
+      await expect.poll(async () => (await received(file)).find((l) => l.type === 'kubevend.audit.checkpoint')?.checkpoint)
+        .toMatchObject({ origin: 'sinks', size: lines[0].record.id });
     } finally {
       await receiver.stop();
     }
@@ -98,7 +102,7 @@ describe('audit sinks', () => {
     const back = await startReceiver(file, first.port);
     try {
       await expect.poll(async () => grantsFor(await received(file), issuance!.id), { timeout: 15_000 }).toEqual(['issuance/granted', 'revocation/granted']);
-      await expect.poll(async () => (await received(file)).filter((l) => l.record.reasonCode === 'audit_sink_unavailable').map((l) => `${l.record.kind}/${l.record.outcome}`))
+      await expect.poll(async () => (await received(file)).filter((l) => l.record?.reasonCode === 'audit_sink_unavailable').map((l) => `${l.record.kind}/${l.record.outcome}`))
         .toEqual(['revocation/granted', 'issuance/failed']);
       expect((await vend(app)).statusCode).toBe(201);
     } finally {
@@ -109,15 +113,16 @@ describe('audit sinks', () => {
   it('when a best-effort endpoint is down, then credentials are still issued, the buffer is bounded and what it drops is counted', async () => {
     const file = join(scratch.dir, 'best-effort.ndjson');
     const first = await startReceiver(file);
-    const app = await startWithSink(first.port, 'best-effort', 2);
+    const app = await startWithSink(first.port, 'best-effort', { maxBuffer: 2 });
     await first.stop();
     const answers = [await vend(app), await vend(app), await vend(app)];
     expect(answers.map((r) => r.statusCode)).toEqual([201, 201, 201]);
     expect(dropped.http).toBe(1);
     const back = await startReceiver(file, first.port);
     try {
-      await expect.poll(async () => (await received(file)).length, { timeout: 15_000 }).toBe(2);
-      const ids = (await received(file)).map((l) => l.record.issuanceId);
+      const records = async () => (await received(file)).filter((l) => l.type === 'kubevend.audit.record');
+      await expect.poll(async () => (await records()).length, { timeout: 15_000 }).toBe(2);
+      const ids = (await records()).map((l) => l.record.issuanceId);
       expect(ids).toEqual(answers.slice(0, 2).map((r) => r.json().issuanceId));
     } finally {
       await back.stop();

@@ -1,7 +1,8 @@
 import { request } from 'node:http';
-import { readFileSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
 import type { CiIssuer } from './ci-tokens.ts';
 import { prepareNamespace, scratch, type BenchContext } from './context.ts';
@@ -59,6 +60,18 @@ export interface KubevendProcess {
   readyMs: number;
 }
 
+/**
+ * A kubevend server runs as an installation that holds its ledger to account: checkpoints signed,
+ * and every record to a fail-closed file sink (the sink that makes each issuance wait for a write).
+ * BENCH_AUDIT=0 runs without either, to compare.
+ */
+function auditEnv(env: Record<string, string>, dir: string, port: number): Record<string, string> {
+  if (process.env.BENCH_AUDIT === '0' || !env.KUBEVEND_POLICY_FILE) return {};
+  const keyFile = join(dir, 'audit-signing-key.pem');
+  if (!existsSync(keyFile)) writeFileSync(keyFile, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  return { KUBEVEND_AUDIT_SIGNING_KEY_FILE: keyFile, KUBEVEND_AUDIT_SINK_FILE: join(dir, `audit-${port}.ndjson`), KUBEVEND_AUDIT_SINK_FILE_MODE: 'fail-closed' };
+}
+
 /** Starts kubevend (`entry`) with this environment and waits until /readyz answers 200. */
 export async function startKubevend(entry: string, env: Record<string, string>, logFile: string, options: { ipc?: boolean; profileDir?: string; nodeArgs?: string[] } = {}): Promise<KubevendProcess> {
   const [port] = await freePorts(1);
@@ -66,7 +79,7 @@ export async function startKubevend(entry: string, env: Record<string, string>, 
   const url = `http://127.0.0.1:${port}`;
   const started = performance.now();
   const child = startNode(entry, [], {
-    env: { KUBEVEND_HOST: '127.0.0.1', KUBEVEND_PORT: `${port}`, KUBEVEND_REAPER_INTERVAL: '0', KUBEVEND_LOG_LEVEL: 'info', ...env },
+    env: { KUBEVEND_HOST: '127.0.0.1', KUBEVEND_PORT: `${port}`, KUBEVEND_REAPER_INTERVAL: '0', KUBEVEND_LOG_LEVEL: 'info', ...auditEnv(env, dirname(logFile), port!), ...env },
     stdoutFile: logFile,
     ...(options.ipc ? { ipc: true } : {}),
     // BENCH_PROFILE=DIR: a CPU profile of every server process, for bench/profile/top-frames.ts.

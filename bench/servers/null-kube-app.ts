@@ -3,6 +3,7 @@
 // kubevend-null-kube.ts is its entry.
 import { pino } from 'pino';
 import { buildApp } from '../../src/app.ts';
+import { auditFromConfig } from '../../src/audit-config.ts';
 import { loadConfig } from '../../src/config.ts';
 import { loadFingerprintKey } from '../../src/fingerprint-key.ts';
 import { loggerOptions } from '../../src/logger.ts';
@@ -17,9 +18,11 @@ const logger = pino(loggerOptions(config.logLevel));
 const policy = await watchPolicyFile(config.policyFile, { logger });
 const fingerprintKey = await loadFingerprintKey(config.fingerprintKeyFile, config.databaseUrl);
 const store = await openStore(config.databaseUrl);
+const metrics = createMetrics();
 const app = await buildApp({
-  policy, kube: nullKubeGateway(), store, fingerprintKey, metrics: createMetrics(), logger,
+  policy, kube: nullKubeGateway(), store, fingerprintKey, metrics, logger,
   durableTokenTimeoutMs: config.durableTokenTimeoutSeconds * 1000,
+  ...(await auditFromConfig(config, { logger, onDropped: metrics.auditSinkDropped })),
 });
 reportUsage();
 process.once('SIGTERM', async () => {

@@ -50,6 +50,21 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- default (printf "%s-database" (include "kubevend.fullname" .)) .Values.storage.postgres.existingSecret }}
 {{- end }}
 
+{{/* The audit Secrets to mount, by volume name (each at /etc/kubevend/<name>). */}}
+{{- define "kubevend.auditSecrets" -}}
+{{- with .Values.audit }}
+{{- if .signingKey.existingSecret }}
+audit-signing-key: {{ .signingKey.existingSecret }}
+{{- end }}
+{{- if .formerPublicKeys.existingSecret }}
+audit-public-keys: {{ .formerPublicKeys.existingSecret }}
+{{- end }}
+{{- if .sinks.urlTokenSecret }}
+audit-sink-token: {{ .sinks.urlTokenSecret }}
+{{- end }}
+{{- end }}
+{{- end }}
+
 {{- define "kubevend.fingerprintKeySecret" -}}
 {{- if .Values.fingerprintKey.existingSecret }}
 {{- .Values.fingerprintKey.existingSecret }}

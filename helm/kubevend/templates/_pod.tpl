@@ -23,6 +23,25 @@
 - name: KUBEVEND_FINGERPRINT_KEY_FILE
   value: /etc/kubevend/fingerprint-key/{{ ternary .Values.fingerprintKey.existingSecretKey "fingerprint-key" (ne .Values.fingerprintKey.existingSecret "") }}
 {{- end }}
+{{- with .Values.audit }}
+- { name: KUBEVEND_AUDIT_CHECKPOINT_RECORDS, value: {{ .checkpointRecords | toString | quote }} }
+- { name: KUBEVEND_AUDIT_CHECKPOINT_INTERVAL, value: {{ .checkpointInterval | toString | quote }} }
+- { name: KUBEVEND_AUDIT_SINK_STDOUT, value: {{ .sinks.stdout | quote }} }
+- { name: KUBEVEND_AUDIT_SINK_BUFFER, value: {{ .sinks.buffer | toString | quote }} }
+{{- if .signingKey.existingSecret }}
+- { name: KUBEVEND_AUDIT_SIGNING_KEY_FILE, value: /etc/kubevend/audit-signing-key/{{ .signingKey.existingSecretKey }} }
+{{- end }}
+{{- if .formerPublicKeys.existingSecret }}
+- { name: KUBEVEND_AUDIT_PUBLIC_KEYS_FILE, value: /etc/kubevend/audit-public-keys/{{ .formerPublicKeys.existingSecretKey }} }
+{{- end }}
+{{- if .sinks.url }}
+- { name: KUBEVEND_AUDIT_SINK_URL, value: {{ .sinks.url | quote }} }
+- { name: KUBEVEND_AUDIT_SINK_URL_MODE, value: {{ .sinks.urlMode | quote }} }
+{{- if .sinks.urlTokenSecret }}
+- { name: KUBEVEND_AUDIT_SINK_TOKEN_FILE, value: /etc/kubevend/audit-sink-token/token }
+{{- end }}
+{{- end }}
+{{- end }}
 {{- with .Values.extraEnv }}
 {{ toYaml . }}
 {{- end }}
