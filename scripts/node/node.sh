@@ -154,7 +154,7 @@ import_images() { # IMAGE...: from buildah's storage into containerd's k8s.io na
   for image in "$@"; do
     archive=$(mktemp "${TMPDIR:-/tmp}/kubevend-image.XXXXXX")
     podman_ save --format docker-archive -o "$archive" "$image" >/dev/null 2>&1 || { rm -f "$archive"; return 1; }
-    ctr_ images import --no-unpack=false "$archive" >/dev/null
+    ctr_ images import "$archive" >/dev/null 2>&1 || { rm -f "$archive"; echo "node.sh: ctr could not import $image" >&2; return 1; }
     rm -f "$archive"
   done
 }
@@ -231,6 +231,14 @@ stop() {
     case "$ns" in cni-*) [ -f "$dir/netns.before" ] && ip netns del "$ns" 2>/dev/null || true ;; esac
   done
   network_down
+  # The chains the kubelet adds for itself (kube-proxy --cleanup removed kube-proxy's).
+  for ipt in iptables ip6tables; do
+    for hook in INPUT OUTPUT; do "$ipt" -D "$hook" -j KUBE-FIREWALL 2>/dev/null || true; done
+    "$ipt" -F KUBE-FIREWALL 2>/dev/null && "$ipt" -X KUBE-FIREWALL 2>/dev/null || true
+    for table in filter nat mangle; do
+      for chain in KUBE-KUBELET-CANARY KUBE-IPTABLES-HINT; do "$ipt" -t "$table" -X "$chain" 2>/dev/null || true; done
+    done
+  done
   # cgroups the kubelet made (empty once the pods are gone).
   find /sys/fs/cgroup/*/kubepods* -depth -type d -exec rmdir {} + 2>/dev/null || true
   rm -rf "$dir/containerd" "$dir/kubelet" "$dir/cni"

@@ -3,7 +3,8 @@
 #
 #   postgres.sh start DIR   initdb a cluster in DIR, start it on 127.0.0.1:$PGPORT (default 25432) and a
 #                           unix socket in DIR, create the database `kubevend`; prints its postgres:// URL
-#                           on its last line
+#                           on its last line. PGLISTEN: another local address (a node's bridge) to
+#                           listen on too, open to its /24; the URL then names that address
 #   postgres.sh stop DIR    stop the cluster and remove DIR
 #
 # Durability is off (fsync, synchronous_commit): the data is meant to be thrown away. PostgreSQL
@@ -13,6 +14,7 @@ set -euo pipefail
 cmd=${1:-}; dir=${2:-}
 [ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: postgres.sh start|stop DIR" >&2; exit 2; }
 port=${PGPORT:-25432}
+listen=${PGLISTEN:-}
 [ "$cmd" = start ] && [ -z "${POSTGRES_BIN:-}" ] && "$(dirname "$0")/../ensure-packages.sh" /usr/lib/postgresql=postgresql
 bin=${POSTGRES_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
 [ -x "$bin/pg_ctl" ] || { echo "postgres.sh: no PostgreSQL server found (apt-get install postgresql)" >&2; exit 1; }
@@ -38,8 +40,9 @@ start() {
 local all all trust
 host all all 127.0.0.1/32 trust
 HBA
+  if [ -n "$listen" ]; then echo "host all all ${listen%.*}.0/24 trust" >> "$dir/data/pg_hba.conf"; fi
   cat >> "$dir/data/postgresql.conf" <<CONF
-listen_addresses = '127.0.0.1'
+listen_addresses = '127.0.0.1${listen:+,$listen}'
 port = $port
 unix_socket_directories = '$dir'
 fsync = off
@@ -50,7 +53,7 @@ CONF
   as_owner "$bin/pg_ctl" start -D "$dir/data" -l "$dir/postgres.log" -w -t 60 >/dev/null \
     || { cat "$dir/postgres.log" >&2; exit 1; }
   as_owner "$bin/createdb" -h "$dir" -p "$port" -U postgres kubevend
-  echo "postgres://postgres@127.0.0.1:$port/kubevend"
+  echo "postgres://postgres@${listen:-127.0.0.1}:$port/kubevend"
 }
 
 case "$cmd" in
