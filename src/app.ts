@@ -164,7 +164,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (signing) auditKeys.set(signing.key.keyId, signing.key.publicKey);
   await app.register(auditProofRoutes, {
     proofs: createAuditProofs({
-      ...services, ...(auditKeys.size ? { auditKeys } : {}), ...(signing ? { checkpointIntervalMs: signing.intervalMs } : {}),
+      ...services, ...(auditKeys.size ? { auditKeys } : {}), ...(signer ? { checkpointIntervalMs: signing!.intervalMs, signNow: signer.signNow } : {}),
     }),
   });
   await app.register(docsRoutes);

@@ -32,7 +32,7 @@ export function createCheckpointSigner(deps: CheckpointSignerDeps) {
   const { store, key, origin } = deps;
   let appended = 0;
   let running: Promise<Checkpoint | undefined> | undefined;
-  let again = false;
+  let next: Promise<Checkpoint | undefined> | undefined;
   let timer: NodeJS.Timeout | undefined;
 
   async function signOnce(): Promise<Checkpoint | undefined> {
@@ -69,11 +69,17 @@ export function createCheckpointSigner(deps: CheckpointSignerDeps) {
     return checkpoint;
   }
 
-  /** Signs now, or after the signing under way; failures are logged once, with what was refused. */
+  /**
+   * Signs now, or once the signing under way is done (which may have read the head too early);
+   * callers meanwhile share that next one. Failures are logged once, with what was refused.
+   */
   function signNow(): Promise<Checkpoint | undefined> {
     if (running) {
-      again = true;
-      return running;
+      next ??= running.then(() => {
+        next = undefined;
+        return signNow();
+      });
+      return next;
     }
     running = signOnce()
       .catch((err: unknown) => {
@@ -82,10 +88,6 @@ export function createCheckpointSigner(deps: CheckpointSignerDeps) {
       })
       .finally(() => {
         running = undefined;
-        if (again) {
-          again = false;
-          void signNow();
-        }
       });
     return running;
   }
@@ -105,8 +107,7 @@ export function createCheckpointSigner(deps: CheckpointSignerDeps) {
     async stop() {
       clearInterval(timer);
       stopListening();
-      await running;
-      again = false;
+      await next;
       await signNow();
     },
   };

@@ -16,6 +16,8 @@ export interface AuditProofDeps {
   auditKeys?: PublicKeys;
   /** How often checkpoints are signed at the latest: a receipt not ready yet is asked for again after it. */
   checkpointIntervalMs?: number;
+  /** Signs a checkpoint of the ledger as it is now (the signer's), so that a receipt need not wait for the next. */
+  signNow?: () => Promise<unknown>;
 }
 
 /**
@@ -23,7 +25,7 @@ export interface AuditProofDeps {
  * are public: hashes and counts, and a record only to who knows its hash. Verifying the ledger
  * against a checkpoint reads it whole, so it is for operators.
  */
-export function createAuditProofs({ policy, store, auditKeys, checkpointIntervalMs = 10_000 }: AuditProofDeps) {
+export function createAuditProofs({ policy, store, auditKeys, checkpointIntervalMs = 10_000, signNow }: AuditProofDeps) {
   return {
     async latest(): Promise<Checkpoint> {
       const body = auditKeys && (await store.checkpoints.latest());
@@ -42,7 +44,9 @@ export function createAuditProofs({ policy, store, auditKeys, checkpointInterval
     async receipt(id: number, hash: string, view: (record: AuditRecord) => Receipt['record']): Promise<Receipt> {
       const record = await store.audit.get(id);
       if (!record || record.hash !== hash) throw new Problem('receipt_not_found', `no audit record ${id} with that hash`);
-      const body = auditKeys && (await store.checkpoints.covering(id));
+      const covering = async () => auditKeys && (await store.checkpoints.covering(id));
+      // Not in a checkpoint yet: one is signed now (signings asked for meanwhile share it).
+      const body = (await covering()) ?? (signNow && (await signNow(), await covering()));
       if (!body) {
         if (!auditKeys) throw new Problem('checkpoint_not_found', 'no signing key is configured (KUBEVEND_AUDIT_SIGNING_KEY_FILE)');
         throw new Problem('receipt_pending', `record ${id} is not in a signed checkpoint yet`, { retryAfter: Math.ceil(checkpointIntervalMs / 1000) });

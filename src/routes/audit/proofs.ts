@@ -41,7 +41,7 @@ export const auditProofRoutes: FastifyPluginAsyncZod<{ proofs: AuditProofs }> = 
     schema: {
       tags: ['audit'], security: [], operationId: 'getAuditReceipt',
       summary: 'The receipt of one audit record: the record, the signed checkpoint that holds it, and the Merkle inclusion proof',
-      description: 'Given to whoever knows the record\'s hash (an issuance\'s answer carries both). `409 receipt_pending` until the next checkpoint is signed.',
+      description: 'Given to whoever knows the record\'s hash (an issuance\'s answer carries both). A record no checkpoint covers yet gets one signed at once; `409 receipt_pending` only when that fails.',
       params: z.object({ id: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER) }),
       querystring: z.strictObject({ hash: sha256Hex.describe('The record\'s chain hash') }),
       response: { 200: receiptSchema, ...problemResponses },

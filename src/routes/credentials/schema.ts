@@ -29,7 +29,7 @@ const issuedSchema = {
   audit: z.object({
     recordId: z.number().int().describe('The ledger record of this issuance'),
     recordHash: z.string().describe('Its chain hash: what the receipt is asked for with'),
-    receipt: z.string().describe('Where its receipt is, once the next checkpoint is signed (every format also names it in the `kubevend-audit-records` header)'),
+    receipt: z.string().describe('Where its receipt is (every format also names it in the `kubevend-audit-records` header)'),
   }).describe('The issuance\'s ledger record, for a receipt (docs/audit-proofs.md)'),
 };
 
