@@ -1090,7 +1090,7 @@ const flags = {
 */
 async function revokeCommand(args, ctx) {
 	const { values, positionals } = parseFlags(args, flags, 100);
-	const stateFile = positionals.length ? void 0 : values.state ?? ctx.env.KUBEVEND_STATE ?? stateFileIn(await jobDir(ctx.env));
+	const stateFile = positionals.length ? void 0 : values.state ?? ctx.env.KUBEVEND_STATE ?? await jobStateFile(ctx.env);
 	const state = stateFile ? await loadState(stateFile) : void 0;
 	const service = serviceOf({
 		...values,
@@ -1113,6 +1113,11 @@ async function revokeCommand(args, ctx) {
 	}
 	if (worst !== "ok") throw new CliError(worst, `${ids.length === 1 ? "the issuance was" : "not every issuance was"} not revoked`);
 	if (stateFile) await rm(stateFile, { force: true });
+}
+/** The state `credentials` left in this CI job's folder; outside CI there is no such folder to look in. */
+async function jobStateFile(env) {
+	if (ciSystemOf(env) === "other") throw new CliError("usage", "name what to revoke: issuance ids, --state FILE, or KUBEVEND_STATE");
+	return stateFileIn(await jobDir(env));
 }
 
 // src/cli/kubevend/run.ts

@@ -1,5 +1,5 @@
 import { rm } from 'node:fs/promises';
-import { jobToken } from './ci.ts';
+import { ciSystemOf, jobToken } from './ci.ts';
 import type { CommandContext } from './context.ts';
 import { CliError, exitCodes, type ExitClass } from './exit.ts';
 import { operatorToken, loginFlags } from './login.ts';
@@ -15,7 +15,7 @@ const flags = { ...serviceFlags, ...tokenFlags, ...loginFlags, state: { type: 's
  */
 export async function revokeCommand(args: string[], ctx: CommandContext): Promise<void> {
   const { values, positionals } = parseFlags(args, flags, 100);
-  const stateFile = positionals.length ? undefined : values.state ?? ctx.env.KUBEVEND_STATE ?? stateFileIn(await jobDir(ctx.env));
+  const stateFile = positionals.length ? undefined : values.state ?? ctx.env.KUBEVEND_STATE ?? (await jobStateFile(ctx.env));
   const state = stateFile ? await loadState(stateFile) : undefined;
   const service = serviceOf({ ...values, url: values.url ?? ctx.env.KUBEVEND_URL ?? state?.url }, ctx.env, ctx.say);
   const ids = state?.issuances ?? positionals;
@@ -36,4 +36,10 @@ export async function revokeCommand(args: string[], ctx: CommandContext): Promis
   }
   if (worst !== 'ok') throw new CliError(worst, `${ids.length === 1 ? 'the issuance was' : 'not every issuance was'} not revoked`);
   if (stateFile) await rm(stateFile, { force: true });
+}
+
+/** The state `credentials` left in this CI job's folder; outside CI there is no such folder to look in. */
+async function jobStateFile(env: NodeJS.ProcessEnv): Promise<string> {
+  if (ciSystemOf(env) === 'other') throw new CliError('usage', 'name what to revoke: issuance ids, --state FILE, or KUBEVEND_STATE');
+  return stateFileIn(await jobDir(env));
 }
