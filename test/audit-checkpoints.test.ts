@@ -3,9 +3,9 @@ import { signCheckpoint, type Checkpoint } from '../src/ledger/checkpoint.ts';
 import type { SigningKey } from '../src/ledger/signing-key.ts';
 import { verifyCheckpoint } from '../src/ledger/verify.ts';
 import { createCheckpointSigner } from '../src/services/audit-checkpoints.ts';
-import { recordHash } from '../src/store/audit-chain.ts';
 import type { Store } from '../src/store/ports.ts';
-import { engines, freshStore, type FreshDatabase } from './helpers/store.ts';
+import { engines, freshStore } from './helpers/store.ts';
+import { rewriteFrom } from './helpers/ledger-tamper.ts';
 import { newSigningKey } from './helpers/signing-key.ts';
 import { grantedRecord } from './helpers/store-record.ts';
 
@@ -14,23 +14,6 @@ const keysOf = (...keys: SigningKey[]) => new Map(keys.map((k) => [k.keyId, k.pu
 
 async function appendSome(store: Store, count: number) {
   for (let i = 0; i < count; i++) await store.audit.append(grantedRecord());
-}
-
-/**
- * What an attacker with write access to the database can do: change records from `fromId` on,
- * recompute every hash after them and move the head, so that the chain alone verifies.
- */
-async function rewriteFrom(store: Store, database: FreshDatabase, fromId: number) {
-  const head = await store.audit.head();
-  let prevHash = (await store.audit.get(fromId))!.prevHash;
-  for (let id = fromId; id <= head.size; id++) {
-    const record = (await store.audit.get(id))!;
-    const forged = { ...record, namespace: 'kube-system', prevHash };
-    forged.hash = recordHash(prevHash, forged);
-    await database.raw(`update audit_records set namespace = 'kube-system', prev_hash = '${prevHash}', hash = '${forged.hash}' where id = ${record.id}`);
-    prevHash = forged.hash;
-  }
-  await database.raw(`update audit_chain set head_hash = '${prevHash}' where id = 1`);
 }
 
 describe.each(engines)('signed checkpoints on $name', (engine) => {

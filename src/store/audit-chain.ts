@@ -46,15 +46,27 @@ const short = (hash: string) => hash.slice(0, 12);
 
 /**
  * Walks the records from the prune anchor to the chain head, in id order, in batches; with
- * `extending`, the chain must pass through that point too.
+ * `extending`, the chain must pass through that point too. Neither the anchor nor the head is
+ * trusted on its own: a record below the anchor fails, and a signed point at or after the anchor is
+ * reached only by recomputing every hash from it.
  */
 export async function verifyChain(db: Kysely<Database>, extending?: ChainPoint): Promise<ChainVerification> {
-  const chain = await db.selectFrom('audit_chain').selectAll().where('id', '=', 1).executeTakeFirstOrThrow();
+  // The head row and the lowest record id in one statement, so one snapshot on either engine: a
+  // prune between two reads would otherwise look like records left below its anchor.
+  const chain = await db.selectFrom('audit_chain').selectAll()
+    .select((eb) => eb.selectFrom('audit_records').select((r) => r.fn.min('id').as('m')).as('first_id'))
+    .where('id', '=', 1).executeTakeFirstOrThrow();
+  const firstId = chain.first_id === null ? undefined : Number(chain.first_id);
   let expectedId = chain.anchor_id + 1;
   let prevHash = chain.anchor_hash;
   let count = 0;
   const broken = (recordId: number, problem: Exclude<ChainVerification, { ok: true }>['problem'], detail: string) =>
     ({ ok: false, count, recordId, problem, detail }) as const;
+  // The anchor is the database's own word, so nothing may hide behind it: a prune deletes the
+  // records it moves past in the same transaction, and any left there were never verified.
+  if (firstId !== undefined && firstId <= chain.anchor_id) {
+    return broken(firstId, 'below_anchor', `records from ${firstId} lie at or below the prune anchor ${chain.anchor_id}, outside the chain that is checked`);
+  }
   if (extending) {
     // A ledger cut back below a signed size, or a checkpoint of some other ledger.
     if (extending.size > chain.last_id) {
@@ -102,5 +114,7 @@ export async function verifyChain(db: Kysely<Database>, extending?: ChainPoint):
   if (prevHash !== chain.head_hash) {
     return broken(chain.last_id, 'head_mismatch', `the chain head is ${short(chain.head_hash)}, the last record hashes to ${short(prevHash)}`);
   }
+  // Verifying nothing is no pass while there are records: they lie beyond the head the walk trusted.
+  if (count === 0 && firstId !== undefined) return broken(firstId, 'outside_chain', `record ${firstId} is not between the anchor and the head`);
   return { ok: true, count };
 }

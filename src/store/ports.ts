@@ -119,7 +119,7 @@ export interface ChainLink {
 
 export type ChainProblem =
   | 'content_changed' | 'link_broken' | 'missing' | 'head_mismatch'
-  | 'shorter_than_checkpoint' | 'checkpoint_differs' | 'checkpoint_pruned';
+  | 'shorter_than_checkpoint' | 'checkpoint_differs' | 'checkpoint_pruned' | 'below_anchor' | 'outside_chain';
 
 export type ChainVerification =
   | { ok: true; count: number }

@@ -303,7 +303,7 @@ export interface paths {
         };
         /**
          * The receipt of one audit record: the record, the signed checkpoint that holds it, and the Merkle inclusion proof
-         * @description Given to whoever knows the record's hash (an issuance's answer carries both). A record no checkpoint covers yet gets one signed at once; `409 receipt_pending` only when that fails.
+         * @description Given to whoever knows the record's hash (an issuance's answer carries both). `409 receipt_pending` until the next checkpoint is signed.
          */
         get: operations["getAuditReceipt"];
         put?: never;
@@ -458,7 +458,7 @@ export interface components {
              * @description What broke; the `checkpoint_` ones and `shorter_than_checkpoint` say the ledger no longer extends a signed checkpoint
              * @enum {string}
              */
-            problem?: "content_changed" | "link_broken" | "missing" | "head_mismatch" | "shorter_than_checkpoint" | "checkpoint_differs" | "checkpoint_pruned" | "unknown_key" | "signature_invalid";
+            problem?: "content_changed" | "link_broken" | "missing" | "head_mismatch" | "shorter_than_checkpoint" | "checkpoint_differs" | "checkpoint_pruned" | "below_anchor" | "outside_chain" | "unknown_key" | "signature_invalid";
             detail?: string;
         };
         AuditReceipt: {
@@ -532,7 +532,7 @@ export interface components {
                 recordId: number;
                 /** @description Its chain hash: what the receipt is asked for with */
                 recordHash: string;
-                /** @description Where its receipt is (every format also names it in the `kubevend-audit-records` header) */
+                /** @description Where its receipt is, once the next checkpoint is signed (every format also names it in the `kubevend-audit-records` header) */
                 receipt: string;
             };
             /** @description The policy pipeline that granted it */
@@ -561,7 +561,7 @@ export interface components {
                     recordId: number;
                     /** @description Its chain hash: what the receipt is asked for with */
                     recordHash: string;
-                    /** @description Where its receipt is (every format also names it in the `kubevend-audit-records` header) */
+                    /** @description Where its receipt is, once the next checkpoint is signed (every format also names it in the `kubevend-audit-records` header) */
                     receipt: string;
                 };
             }[];

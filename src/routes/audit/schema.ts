@@ -58,7 +58,7 @@ export const verificationSchema = z.object({
   count: z.number().int().describe('Records checked before any break'),
   recordId: z.number().int().optional().describe('The first record whose link is broken'),
   problem: z.enum([
-    'content_changed', 'link_broken', 'missing', 'head_mismatch', 'shorter_than_checkpoint', 'checkpoint_differs', 'checkpoint_pruned',
+    'content_changed', 'link_broken', 'missing', 'head_mismatch', 'shorter_than_checkpoint', 'checkpoint_differs', 'checkpoint_pruned', 'below_anchor', 'outside_chain',
     'unknown_key', 'signature_invalid',
   ]).optional().describe('What broke; the `checkpoint_` ones and `shorter_than_checkpoint` say the ledger no longer extends a signed checkpoint'),
   detail: z.string().optional(),

@@ -1,0 +1,74 @@
+import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { publicKeyPem } from '../src/ledger/signing-key.ts';
+import { createTestIssuer, type TestIssuer } from './helpers/ci-issuer.ts';
+import { scratchDir, startKubevend, type Kubevend } from './helpers/kubevend.ts';
+import { newSigningKey } from './helpers/signing-key.ts';
+import { engines, freshStore } from './helpers/store.ts';
+import { grantedRecord } from './helpers/store-record.ts';
+
+const run = promisify(execFile);
+const verifyCli = join(import.meta.dirname, '..', 'src', 'cli', 'verify-audit.ts');
+
+// What someone with a database shell can make the ledger's own checks say, on the real server and
+// the command an auditor runs, on both engines.
+describe.each(engines)('a ledger tampered with in $name, held to a saved checkpoint', (engine) => {
+  const t = freshStore(engine);
+  let scratch: Awaited<ReturnType<typeof scratchDir>>;
+  let sso: TestIssuer;
+  let auditor: string;
+  let keysFile: string;
+  const key = newSigningKey();
+
+  beforeAll(async () => {
+    scratch = await scratchDir();
+    sso = await createTestIssuer(scratch.dir);
+    auditor = await sso.mint({ sub: 'grace', groups: ['audit'] });
+    keysFile = join(scratch.dir, 'keys.pem');
+    await writeFile(keysFile, publicKeyPem(key.publicKey));
+  });
+  afterAll(async () => scratch?.cleanup());
+
+  const start = () => startKubevend(scratch.dir, {
+    issuers: [{ name: 'sso', issuer: sso.issuer, audiences: ['kubevend'], publicKeyFile: sso.publicKeyFile }],
+    clusters: [{ name: 'local', kubeconfig: inject('kubeconfig') }],
+    pipelines: [],
+    operators: [{ name: 'auditors', issuer: 'sso', match: { groups: 'audit' }, role: 'auditor' }],
+  }, { store: t.store, audit: { checkpoints: { key, origin: 'attacks', everyRecords: 4, intervalMs: 3_600_000 } } });
+
+  async function withCheckpointAt4(kv: Kubevend) {
+    for (let i = 0; i < 4; i++) await t.store.audit.append(grantedRecord());
+    await expect.poll(async () => (await kv.app.inject({ method: 'GET', url: '/v1/audit/checkpoint' })).json().size).toBe(4);
+    return (await kv.app.inject({ method: 'GET', url: '/v1/audit/checkpoint' })).json();
+  }
+  const verifyOverApi = async (kv: Kubevend, checkpoint: unknown) =>
+    (await kv.app.inject({ method: 'POST', url: '/v1/audit/checkpoint/verify', payload: checkpoint as object, headers: { authorization: `Bearer ${auditor}` } })).json();
+  async function verifyByCommand(checkpoint: unknown) {
+    const file = join(scratch.dir, 'cp.json');
+    await writeFile(file, JSON.stringify(checkpoint));
+    const env = { ...process.env, KUBEVEND_DATABASE_URL: t.database.url };
+    return run(process.execPath, [verifyCli, '--checkpoint', file, '--keys', keysFile], { env })
+      .then(({ stdout }) => ({ code: 0, out: stdout }), (err: { code: number; stdout: string }) => ({ code: err.code, out: err.stdout }));
+  }
+
+  it('when a signed record is changed and the prune anchor moved onto the checkpoint\'s head, then the checkpoint does not verify', async () => {
+    const kv = await start();
+    try {
+      const cp1 = await withCheckpointAt4(kv);
+      await t.database.raw('update audit_records set namespace = \'kube-system\' where id = 2');
+      expect(await verifyOverApi(kv, cp1)).toMatchObject({ ok: false, recordId: 2, problem: 'content_changed' });
+
+      await t.database.raw(`update audit_chain set anchor_id = 4, anchor_hash = '${cp1.headHash}' where id = 1`);
+      const listed = (await kv.app.inject({ method: 'GET', url: '/v1/audit?limit=10', headers: { authorization: `Bearer ${auditor}` } })).json();
+      expect(listed.items.find((r: { id: number }) => r.id === 2).namespace).toBe('kube-system');
+      expect(await verifyOverApi(kv, cp1)).toMatchObject({ ok: false, problem: 'below_anchor' });
+      expect((await kv.app.inject({ method: 'GET', url: '/v1/audit/verify', headers: { authorization: `Bearer ${auditor}` } })).json()).toMatchObject({ ok: false, problem: 'below_anchor' });
+      expect(await verifyByCommand(cp1)).toMatchObject({ code: 1, out: expect.stringContaining('below_anchor') });
+    } finally {
+      await kv.close();
+    }
+  });
+});
