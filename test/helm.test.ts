@@ -83,6 +83,19 @@ describe('the Helm chart', () => {
     expect((await postgres('postgres://db/a')).template).not.toEqual((await postgres('postgres://db/b')).template);
   });
 
+  it('when replicas share PostgreSQL, then a stopping pod goes on serving in preStop before kubevend drains, within its grace period; SQLite\'s one pod does not wait', async () => {
+    type PodSpec = { terminationGracePeriodSeconds: number; containers: { lifecycle?: { preStop?: { exec?: { command: string[] } } } }[] };
+    const podSpec = async (values: object) => {
+      const { manifests } = await renderChart('kv', ns, ['-f', await valuesFile(values)]);
+      return (find(manifests, 'Deployment').spec as { template: { spec: PodSpec } }).template.spec;
+    };
+    const replicas = await podSpec({ replicaCount: 2, storage: { type: 'postgres', postgres: { url: 'postgres://db/a' } }, fingerprintKey: { existingSecret: 'kv-key' } });
+    expect(replicas.containers[0]!.lifecycle?.preStop?.exec?.command).toEqual(['sleep', '5']);
+    // The delay, then kubevend's own 10 s of draining, before the kubelet kills it.
+    expect(replicas.terminationGracePeriodSeconds).toBeGreaterThan(5 + 10);
+    expect((await podSpec({})).containers[0]!.lifecycle).toBeUndefined();
+  });
+
   it('when the policy\'s namespaces are templated and no namespaces are listed, then the chart refuses to render and says what to set; listed or cluster-wide, it binds there', async () => {
     const base = parse(await readFile(join(chartDir, 'values.yaml'), 'utf8')).policy.content;
     const grants = [{ cluster: 'local', namespace: ['web', 'ci-{{repository_name}}'], serviceAccount: 'deployer' }];
