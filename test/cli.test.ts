@@ -1,6 +1,8 @@
 import { glob, lstat, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { stringify } from 'yaml';
 import { createTestIssuer, githubClaims, type TestIssuer } from './helpers/ci-issuer.ts';
@@ -175,6 +177,25 @@ describe('kubevend credentials, exec-credential and revoke', () => {
     });
   });
 
+  it('when the README\'s curl snippet runs, then a grant is saved 0600 and a refusal is shown, not saved', async () => {
+    const readme = await readFile(join(import.meta.dirname, '..', 'README.md'), 'utf8');
+    const snippet = /With curl, [^\n]*\n\n```sh\n([\s\S]*?)```/.exec(readme)![1]!.replaceAll('https://kubevend.internal', url);
+    const shell = async (repository: string) => {
+      const dir = await jobFolder();
+      const env = { PATH: process.env.PATH!, CI_IDENTITY_TOKEN: await ci.mint(githubClaims(repository)) };
+      const result = await promisify(execFile)('bash', ['-ec', snippet], { cwd: dir, env }).then(() => ({ code: 0, stderr: '' }), (err: { code: number; stderr: string }) => err);
+      return { ...result, dir };
+    };
+    const granted = await shell('acme/web');
+    expect(granted.code).toBe(0);
+    expect((await stat(join(granted.dir, 'kubeconfig'))).mode & 0o777).toBe(0o600);
+    expect((await kubectl(['-n', ns, 'get', 'serviceaccount', 'deployer', '-o', 'name'], { kubeconfig: join(granted.dir, 'kubeconfig') })).stdout.trim()).toBe('serviceaccount/deployer');
+    const refused = await shell('acme/unknown');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('"code":"pipeline_not_matched"');
+    expect(await readdir(refused.dir)).toEqual([]);
+  });
+
   it('when the service redirects, then the token is not sent on and the exit code is 2', async () => {
     let reached = 0;
     const elsewhere = createServer((_req, res) => {
@@ -250,7 +271,7 @@ describe('kubevend credentials, exec-credential and revoke', () => {
     const env = await tokenEnv();
     const issued = await runCli(cli, ['credentials', '--token-env', 'JOB_TOKEN', '--file', join(dir, 'kubeconfig')], env);
     expect(issued.code).toBe(0);
-    const id = JSON.parse(await readFile(join(dir, 'state.json'), 'utf8')).issuances[0] as string;
+    const id = (JSON.parse(await readFile(join(dir, 'state.json'), 'utf8')) as { issued: { id: string }[] }).issued[0]!.id;
     const revoked = await runCli(cli, ['revoke', '--token-env', 'JOB_TOKEN', '--state', join(dir, 'state.json')], env);
     expect(revoked.stderr).toContain(`issuance ${id} of web: revoked`);
     expect(revoked.code).toBe(0);
