@@ -35,7 +35,7 @@ const catalogue = {
   issuance_not_found: [404, 'No such issuance, or not one the caller may see', 'denial'],
   suspension_not_found: [404, 'The pipeline is not suspended', 'denial'],
   checkpoint_not_found: [404, 'No audit checkpoint is signed here (no signing key, or nothing recorded yet)', 'denial'],
-  receipt_not_found: [404, 'No audit record has that id and hash', 'denial'],
+  receipt_not_found: [404, 'No audit record has that id and receipt key', 'denial'],
   receipt_pending: [409, 'The audit record is not in a signed checkpoint yet; retry after the next one', 'denial'],
   method_not_allowed: [405, 'Method not allowed', 'denial'],
   request_timeout: [408, 'The request did not arrive in time', 'denial'],

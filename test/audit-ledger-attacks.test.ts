@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { publicKeyPem } from '../src/ledger/signing-key.ts';
-import { createTestIssuer, type TestIssuer } from './helpers/ci-issuer.ts';
+import { createTestIssuer, githubClaims, type TestIssuer } from './helpers/ci-issuer.ts';
+import { createNamespace, createViewerServiceAccount, deleteNamespaces } from './helpers/cluster.ts';
 import { scratchDir, startKubevend, type Kubevend } from './helpers/kubevend.ts';
 import { newSigningKey } from './helpers/signing-key.ts';
 import { engines, freshStore } from './helpers/store.ts';
@@ -70,5 +71,49 @@ describe.each(engines)('a ledger tampered with in $name, held to a saved checkpo
     } finally {
       await kv.close();
     }
+  });
+});
+
+// What the public parts of the ledger (its checkpoint) open to someone with no credential at all.
+describe('receipts to a caller without credentials', () => {
+  let scratch: Awaited<ReturnType<typeof scratchDir>>;
+  let ci: TestIssuer;
+  let kv: Kubevend;
+  let ns: string;
+  const key = newSigningKey();
+
+  beforeAll(async () => {
+    scratch = await scratchDir();
+    ci = await createTestIssuer(scratch.dir);
+    ns = await createNamespace('receipts');
+    await createViewerServiceAccount(ns, 'deployer');
+    kv = await startKubevend(scratch.dir, {
+      issuers: [{ name: 'ci', issuer: ci.issuer, audiences: ['kubevend'], publicKeyFile: ci.publicKeyFile }],
+      clusters: [{ name: 'local', kubeconfig: inject('kubeconfig') }],
+      pipelines: [{ name: 'web', issuer: 'ci', match: { repository: 'acme/web' }, grants: [{ cluster: 'local', namespace: ns, serviceAccount: 'deployer' }] }],
+    }, { audit: { checkpoints: { key, origin: 'receipts', everyRecords: 1, intervalMs: 3_600_000 } } });
+  });
+  afterAll(async () => {
+    await kv?.close();
+    await deleteNamespaces(ns);
+    await scratch?.cleanup();
+  });
+
+  it('when the public checkpoint\'s size and head hash are used as a receipt\'s id and hash, then no record is given, while the job that got the credential gets its own', async () => {
+    const issued = await kv.app.inject({ method: 'POST', url: '/v1/credentials', payload: {}, headers: { authorization: `Bearer ${await ci.mint(githubClaims('acme/web'))}` } });
+    expect(issued.statusCode).toBe(201);
+    await expect.poll(async () => (await kv.app.inject({ method: 'GET', url: '/v1/audit/checkpoint' })).statusCode).toBe(200);
+    const { size, headHash } = (await kv.app.inject({ method: 'GET', url: '/v1/audit/checkpoint' })).json();
+    for (const url of [`/v1/audit/receipts/${size}?hash=${headHash}`, `/v1/audit/receipts/${size}?key=${headHash}`, `/v1/audit/receipts/${size}`]) {
+      const walked = await kv.app.inject({ method: 'GET', url });
+      expect(walked.statusCode).toBeGreaterThanOrEqual(400);
+      expect(walked.body).not.toContain('acme/web');
+      expect(walked.body).not.toContain(ns);
+    }
+
+    const own = await kv.app.inject({ method: 'GET', url: issued.json().audit.receipt });
+    expect(own.statusCode).toBe(200);
+    expect(own.json().record).toMatchObject({ id: issued.json().audit.recordId, namespace: ns });
+    expect(issued.headers['kubevend-audit-records']).toBe(issued.json().audit.receipt);
   });
 });

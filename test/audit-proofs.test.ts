@@ -119,8 +119,8 @@ describe('signed audit checkpoints and receipts', () => {
     const otherKeys = join(scratch.dir, 'other-keys.pem');
     await writeFile(otherKeys, publicKeyPem(newSigningKey().publicKey));
     expect(await auditVerify(undefined, '--receipt', join(scratch.dir, 'receipt.json'), '--keys', otherKeys)).toMatchObject({ code: 1, out: expect.stringContaining('(unknown_key)') });
-    const wrongHash = await kv.app.inject({ method: 'GET', url: `/v1/audit/receipts/${recordId}?hash=${'0'.repeat(64)}` });
-    expect([wrongHash.statusCode, wrongHash.json().code]).toEqual([404, 'receipt_not_found']);
+    const wrongKey = await kv.app.inject({ method: 'GET', url: `/v1/audit/receipts/${recordId}?key=${'A'.repeat(43)}` });
+    expect([wrongKey.statusCode, wrongKey.json().code]).toEqual([404, 'receipt_not_found']);
   });
 
   it('when someone with the database rewrites a record and recomputes the chain, then the saved checkpoint catches it', async () => {

@@ -1,3 +1,4 @@
+import { createHmac, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import { recordHash } from '../store/audit-chain.ts';
 import type { AuditRecord } from '../store/ports.ts';
@@ -22,6 +23,21 @@ export type Receipt = z.infer<typeof receiptSchema>;
 export type ReceiptVerification =
   | { ok: true; recordId: number; checkpointSize: number }
   | { ok: false; recordId: number; problem: 'unknown_key' | 'signature_invalid' | 'record_changed' | 'not_in_batch' | 'proof_invalid'; detail: string };
+
+/**
+ * The secret that opens record `id`'s receipt: an HMAC of the record under a key of the server's,
+ * handed only to the caller its issuance answered. A record's id and hash open nothing: the public
+ * checkpoint names the head, and every record names the hash of the one before it.
+ */
+export function receiptKey(secret: KeyObject, record: { id: number; hash: string }): string {
+  return createHmac('sha256', secret).update(`kubevend receipt v1\n${record.id}\n${record.hash}`).digest('base64url');
+}
+
+/** Whether `given` is record's receipt key, in time that does not depend on how much of it matches. */
+export function receiptKeyMatches(secret: KeyObject, record: { id: number; hash: string }, given: string): boolean {
+  const [expected, actual] = [Buffer.from(receiptKey(secret, record)), Buffer.from(given)];
+  return expected.length === actual.length && timingSafeEqual(expected, actual);
+}
 
 /** Builds the receipt of `record` from its checkpoint and the chain hashes of that checkpoint's batch. */
 export function makeReceipt(record: AuditRecord, view: Receipt['record'], checkpoint: Checkpoint, batchHashes: string[]): Receipt {

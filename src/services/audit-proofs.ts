@@ -1,6 +1,7 @@
 import { Problem } from '../errors.ts';
 import type { Checkpoint } from '../ledger/checkpoint.ts';
-import { makeReceipt, type Receipt } from '../ledger/receipt.ts';
+import { createSecretKey } from 'node:crypto';
+import { makeReceipt, receiptKeyMatches, type Receipt } from '../ledger/receipt.ts';
 import { publicKeyPem, type PublicKeys } from '../ledger/signing-key.ts';
 import { verifyCheckpoint, type CheckpointVerification } from '../ledger/verify.ts';
 import { requireOperator } from '../policy/operators.ts';
@@ -12,6 +13,8 @@ import { parseCheckpoint } from './audit-checkpoints.ts';
 export interface AuditProofDeps {
   policy: PolicySource;
   store: Store;
+  /** The key receipt keys are made with (receiptKey): the token fingerprints' key, under a label of its own. */
+  fingerprintKey: Buffer;
   /** Every key a checkpoint here may be signed with, the current one included; none: no signing. */
   auditKeys?: PublicKeys;
   /** How often checkpoints are signed at the latest: a receipt not ready yet is asked for again after it. */
@@ -21,11 +24,12 @@ export interface AuditProofDeps {
 }
 
 /**
- * Signed checkpoints, the keys that verify them and receipts. The checkpoint, the keys and a receipt
- * are public: hashes and counts, and a record only to who knows its hash. Verifying the ledger
- * against a checkpoint reads it whole, so it is for operators.
+ * Signed checkpoints, the keys that verify them and receipts. The checkpoint and the keys are public
+ * (a size and hashes); a receipt holds a record, so it is given only for the record's receipt key.
+ * Verifying the ledger against a checkpoint reads it whole, so it is for operators.
  */
-export function createAuditProofs({ policy, store, auditKeys, checkpointIntervalMs = 10_000, signNow }: AuditProofDeps) {
+export function createAuditProofs({ policy, store, fingerprintKey, auditKeys, checkpointIntervalMs = 10_000, signNow }: AuditProofDeps) {
+  const receiptSecret = createSecretKey(fingerprintKey);
   return {
     async latest(): Promise<Checkpoint> {
       const body = auditKeys && (await store.checkpoints.latest());
@@ -40,10 +44,10 @@ export function createAuditProofs({ policy, store, auditKeys, checkpointInterval
       return verifyCheckpoint(store.audit, checkpoint, auditKeys ?? new Map());
     },
 
-    /** The receipt of record `id`, to whoever knows its hash (the answer to its issuance carries it). */
-    async receipt(id: number, hash: string, view: (record: AuditRecord) => Receipt['record']): Promise<Receipt> {
+    /** The receipt of record `id`, to whoever holds its receipt key (only the answer to its issuance carries it). */
+    async receipt(id: number, key: string, view: (record: AuditRecord) => Receipt['record']): Promise<Receipt> {
       const record = await store.audit.get(id);
-      if (!record || record.hash !== hash) throw new Problem('receipt_not_found', `no audit record ${id} with that hash`);
+      if (!record || !receiptKeyMatches(receiptSecret, record, key)) throw new Problem('receipt_not_found', `no audit record ${id} with that receipt key`);
       const covering = async () => auditKeys && (await store.checkpoints.covering(id));
       // Not in a checkpoint yet: one is signed now (signings asked for meanwhile share it).
       const body = (await covering()) ?? (signNow && (await signNow(), await covering()));

@@ -1,5 +1,6 @@
 import { createSecretKey } from 'node:crypto';
 import { Problem, problemOf } from '../errors.ts';
+import { receiptKey } from '../ledger/receipt.ts';
 import type { AuditSinks } from '../sinks/index.ts';
 import type { AuditRecord, Store } from '../store/ports.ts';
 import { tokenFingerprint, whatWasDecided, whoAsked, type RequestContext } from './audit-facts.ts';
@@ -39,7 +40,7 @@ export interface CredentialServiceDeps {
 export interface IssuedCredential {
   pipeline: string;
   /** One entry per cluster, in the order asked; the first is the kubeconfig's current context. */
-  issued: (IssuedWithEndpoint & { auditRecord: { id: number; hash: string } })[];
+  issued: (IssuedWithEndpoint & { auditRecord: { id: number; hash: string; receiptKey: string } })[];
 }
 
 /** Problems that say "no" to the caller, as opposed to kubevend or Kubernetes failing: the catalogue says which. */
@@ -247,8 +248,11 @@ export function createCredentialService(deps: CredentialServiceDeps) {
       for (const d of decisions) telemetry.issuance('granted', { pipeline: d.pipeline, cluster: d.cluster, mode: d.access.mode });
       return {
         pipeline: decisions[0]!.pipeline,
-        // Its ledger record, whose receipt the caller can ask for once the next checkpoint is signed.
-        issued: issued.map((access, i) => ({ ...access, endpoint: kube.endpoint(access.cluster), auditRecord: { id: records[i]!.id, hash: records[i]!.hash } })),
+        // Its ledger record, and the key that only this caller gets to ask for its receipt with.
+        issued: issued.map((access, i) => ({
+          ...access, endpoint: kube.endpoint(access.cluster),
+          auditRecord: { id: records[i]!.id, hash: records[i]!.hash, receiptKey: receiptKey(fingerprintKey, records[i]!) },
+        })),
       };
     } catch (thrown) {
       // Nothing is handed out: the CI token may be used again.

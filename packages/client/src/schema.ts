@@ -303,7 +303,7 @@ export interface paths {
         };
         /**
          * The receipt of one audit record: the record, the signed checkpoint that holds it, and the Merkle inclusion proof
-         * @description Given to whoever knows the record's hash (an issuance's answer carries both). `409 receipt_pending` until the next checkpoint is signed.
+         * @description Given for the record's receipt key, which only the answer to its issuance carries: a record's id and hash, public or chained, open nothing. A record no checkpoint covers yet gets one signed at once; `409 receipt_pending` only when that fails.
          */
         get: operations["getAuditReceipt"];
         put?: never;
@@ -530,9 +530,9 @@ export interface components {
             audit: {
                 /** @description The ledger record of this issuance */
                 recordId: number;
-                /** @description Its chain hash: what the receipt is asked for with */
+                /** @description Its chain hash, as its receipt shows it */
                 recordHash: string;
-                /** @description Where its receipt is, once the next checkpoint is signed (every format also names it in the `kubevend-audit-records` header) */
+                /** @description Where its receipt is (every format also names it in the `kubevend-audit-records` header) */
                 receipt: string;
             };
             /** @description The policy pipeline that granted it */
@@ -559,9 +559,9 @@ export interface components {
                 audit: {
                     /** @description The ledger record of this issuance */
                     recordId: number;
-                    /** @description Its chain hash: what the receipt is asked for with */
+                    /** @description Its chain hash, as its receipt shows it */
                     recordHash: string;
-                    /** @description Where its receipt is, once the next checkpoint is signed (every format also names it in the `kubevend-audit-records` header) */
+                    /** @description Where its receipt is (every format also names it in the `kubevend-audit-records` header) */
                     receipt: string;
                 };
             }[];
@@ -1493,8 +1493,8 @@ export interface operations {
     getAuditReceipt: {
         parameters: {
             query: {
-                /** @description The record's chain hash */
-                hash: string;
+                /** @description The record's receipt key, from its issuance's answer */
+                key: string;
             };
             header?: never;
             path: {

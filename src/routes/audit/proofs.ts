@@ -8,7 +8,6 @@ import { problemResponses } from '../problem-responses.ts';
 import { auditRecordView, verificationSchema } from './schema.ts';
 
 const signedCheckpoint = checkpointSchema.meta({ id: 'AuditCheckpoint' });
-const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
 
 /** Signed checkpoints, their keys and receipts (docs/audit-proofs.md). */
 export const auditProofRoutes: FastifyPluginAsyncZod<{ proofs: AuditProofs }> = async (app, { proofs }) => {
@@ -41,11 +40,11 @@ export const auditProofRoutes: FastifyPluginAsyncZod<{ proofs: AuditProofs }> = 
     schema: {
       tags: ['audit'], security: [], operationId: 'getAuditReceipt',
       summary: 'The receipt of one audit record: the record, the signed checkpoint that holds it, and the Merkle inclusion proof',
-      description: 'Given to whoever knows the record\'s hash (an issuance\'s answer carries both). A record no checkpoint covers yet gets one signed at once; `409 receipt_pending` only when that fails.',
+      description: 'Given for the record\'s receipt key, which only the answer to its issuance carries: a record\'s id and hash, public or chained, open nothing. A record no checkpoint covers yet gets one signed at once; `409 receipt_pending` only when that fails.',
       params: z.object({ id: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER) }),
-      querystring: z.strictObject({ hash: sha256Hex.describe('The record\'s chain hash') }),
+      querystring: z.strictObject({ key: z.string().regex(/^[\w-]{43}$/).describe('The record\'s receipt key, from its issuance\'s answer') }),
       response: { 200: receiptSchema, ...problemResponses },
     },
   }, async (request, reply) => reply.header('cache-control', 'no-store')
-    .send(await proofs.receipt(request.params.id, request.query.hash, auditRecordView)));
+    .send(await proofs.receipt(request.params.id, request.query.key, auditRecordView)));
 };

@@ -23,7 +23,7 @@ export function sendCredential(request: FastifyRequest, reply: FastifyReply, for
   return reply.send({ ...described[0]!, pipeline, kubeconfig: renderKubeconfig(issued), issuances: described });
 }
 
-const receiptPath = (record: { id: number; hash: string }) => `/v1/audit/receipts/${record.id}?hash=${record.hash}`;
+const receiptPath = (record: { id: number; receiptKey: string }) => `/v1/audit/receipts/${record.id}?key=${record.receiptKey}`;
 
 function wantsYaml(accept: string | undefined): boolean {
   return !!accept && /(^|,)\s*(application|text)\/(x-)?yaml\b/i.test(accept);

@@ -28,7 +28,7 @@ const issuedSchema = {
   warnings: z.array(z.string()).describe('Warnings the API server sent, such as a shortened lifetime'),
   audit: z.object({
     recordId: z.number().int().describe('The ledger record of this issuance'),
-    recordHash: z.string().describe('Its chain hash: what the receipt is asked for with'),
+    recordHash: z.string().describe('Its chain hash, as its receipt shows it'),
     receipt: z.string().describe('Where its receipt is (every format also names it in the `kubevend-audit-records` header)'),
   }).describe('The issuance\'s ledger record, for a receipt (docs/audit-proofs.md)'),
 };
