@@ -1,9 +1,9 @@
-import { appendFile, lstat, mkdir, mkdtemp, open, readFile, rename, rm, stat } from "node:fs/promises";
+import { access, appendFile, lstat, mkdir, mkdtemp, open, readFile, rename, rm, stat } from "node:fs/promises";
+import { homedir, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { createHash, randomBytes } from "node:crypto";
 import { constants, existsSync } from "node:fs";
-import { homedir, tmpdir } from "node:os";
 import { pathToFileURL } from "node:url";
 
 // src/cli/kubevend/exit.ts
@@ -37,7 +37,8 @@ function classOfStatus(status) {
 /** Flags every command that calls the service takes. */
 const serviceFlags = {
 	url: { type: "string" },
-	deadline: { type: "string" }
+	deadline: { type: "string" },
+	"insecure-http": { type: "boolean" }
 };
 /** Flags of the commands that present a CI identity token. */
 const tokenFlags = {
@@ -76,7 +77,9 @@ function durationMs(value, flag) {
 function serviceOf(values, env, say) {
 	const url = values.url ?? env.KUBEVEND_URL;
 	if (!url) throw new CliError("usage", "name the service with --url or KUBEVEND_URL");
-	if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) throw new CliError("usage", `--url must be an http(s) URL (got "${url}")`);
+	if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) throw new CliError("usage", `--url must be an https URL (got "${url}")`);
+	const insecure = values["insecure-http"] === true || env.KUBEVEND_INSECURE_HTTP === "true";
+	if (new URL(url).protocol === "http:" && !isLoopback(new URL(url).hostname) && !insecure) throw new CliError("usage", `--url must be https: over http (${url}) the token would travel in clear; --insecure-http allows it for local tests`);
 	return {
 		url,
 		deadlineMs: durationMs(values.deadline ?? env.KUBEVEND_DEADLINE ?? "60s", "deadline"),
@@ -90,6 +93,10 @@ function tokenChoiceOf(values, env) {
 		tokenEnv: values["token-env"],
 		gitlabVariable: values["gitlab-token-var"] ?? env.KUBEVEND_GITLAB_TOKEN_VAR ?? "KUBEVEND_ID_TOKEN"
 	};
+}
+/** localhost, 127.0.0.0/8 and ::1: a service on this machine. */
+function isLoopback(hostname) {
+	return hostname === "localhost" || hostname === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }
 
 // src/cli/kubevend/ci.ts
@@ -143,38 +150,36 @@ function identityTokens(choice, env, mask) {
 	throw new CliError("usage", "no identity token: outside GitHub Actions and GitLab CI, pass --token-file or --token-env");
 }
 /**
-* Who the job is, without spending or asking for a token: a cache of credentials is kept apart per
+* Who asks, without spending or asking for a token: a cache of credentials is kept apart per
 * holder, so that jobs of other pipelines sharing a runner's home never get each other's. The CI
-* system's job (GitHub's run and job, GitLab's job id), or the issuer and subject of a token given
-* as a file or variable (read, not verified: it only picks a cache entry).
+* system's job (GitHub's run and job, GitLab's job id) and the issuer and subject of the identity
+* token at hand (a file, a variable, GitLab's id_tokens variable; read, not verified: it only picks
+* a cache entry). Undefined, so no cache, when a token at hand is not a JWT: the token itself never
+* keys a cache.
 */
 async function holderOf(choice, env) {
-	const token = choice.tokenFile ? await readFile(choice.tokenFile, "utf8").catch(() => "") : choice.tokenEnv ? env[choice.tokenEnv] ?? "" : void 0;
-	if (token !== void 0) {
-		try {
-			const { iss, sub } = JSON.parse(Buffer.from(token.trim().split(".")[1] ?? "", "base64url").toString("utf8"));
-			if (typeof iss === "string" && typeof sub === "string") return JSON.stringify([
-				"token",
-				iss,
-				sub
-			]);
-		} catch {}
-		return JSON.stringify(["token", token.trim()]);
-	}
 	const system = ciSystemOf(env);
-	if (system === "github") return JSON.stringify([
+	const job = system === "github" ? [
 		"github",
 		env.GITHUB_REPOSITORY,
 		env.GITHUB_RUN_ID,
 		env.GITHUB_RUN_ATTEMPT,
 		env.GITHUB_JOB
-	]);
-	if (system === "gitlab") return JSON.stringify([
+	] : system === "gitlab" ? [
 		"gitlab",
 		env.CI_SERVER_URL,
 		env.CI_JOB_ID
-	]);
-	return "none";
+	] : ["none"];
+	const token = choice.tokenFile ? await readFile(choice.tokenFile, "utf8").catch(() => "") : choice.tokenEnv ? env[choice.tokenEnv] ?? "" : system === "gitlab" ? env[choice.gitlabVariable] ?? "" : void 0;
+	if (token === void 0) return system === "github" ? JSON.stringify(job) : void 0;
+	try {
+		const { iss, sub } = JSON.parse(Buffer.from(token.trim().split(".")[1] ?? "", "base64url").toString("utf8"));
+		if (typeof iss === "string" && typeof sub === "string") return JSON.stringify([
+			...job,
+			iss,
+			sub
+		]);
+	} catch {}
 }
 /** Asks GitHub's token endpoint for an ID token for `audience`, as GitHub's own toolkit does. */
 async function githubIdToken(requestUrl, bearer, audience) {
@@ -199,6 +204,8 @@ async function githubIdToken(requestUrl, bearer, audience) {
 	if (typeof body.value !== "string") throw new CliError("unavailable", "GitHub's ID token endpoint answered without a token");
 	return body.value;
 }
+/** A workflow command's data, escaped as GitHub's toolkit does: the runner reads it back as it was. */
+const escapeData = (text) => text.replaceAll("%", "%25").replaceAll("\r", "%0D").replaceAll("\n", "%0A");
 function ciSurface(env, stdout, dotenv) {
 	const system = ciSystemOf(env);
 	const line = (name, value) => {
@@ -208,7 +215,7 @@ function ciSurface(env, stdout, dotenv) {
 	return {
 		system,
 		mask: (secret) => {
-			if (system === "github") for (const part of secret.split(/\r?\n/).filter(Boolean)) stdout(`::add-mask::${part}\n`);
+			if (system === "github") for (const part of secret.split(/\r?\n/).filter(Boolean)) stdout(`::add-mask::${escapeData(part)}\n`);
 		},
 		async exportVariable(name, value) {
 			if (system === "github" && env.GITHUB_ENV) await appendFile(env.GITHUB_ENV, line(name, value));
@@ -227,20 +234,52 @@ function jobToken(values, env, stdout) {
 }
 
 // src/cli/kubevend/files.ts
+const myUid = () => process.getuid?.();
 /**
-* Writes a secret (a kubeconfig, a cached credential) readable by its owner only: into a new file
-* made with mode 0600 beside the target, then renamed over it. A rename replaces a symlink at the
-* target rather than writing through it, so a link planted there cannot redirect the secret.
+* A folder of the command's own (a job's folder, a cache, a lock's, the login's), made 0700 if
+* absent. One that exists is used only if this user owns it, it is no symlink and nobody else may
+* enter it: a co-tenant who made it first could read, swap or delete what is written in it.
 */
-async function writePrivateFile(path, content) {
-	await mkdir(dirname(path), {
+async function privateDir(dir) {
+	await mkdir(dir, {
 		recursive: true,
 		mode: 448
 	});
+	const found = await lstat(dir);
+	if (!found.isDirectory() || myUid() !== void 0 && found.uid !== myUid() || (found.mode & 63) !== 0) throw new CliError("failed", `${dir} exists but is not a folder only this user can use; nothing was written`);
+	return dir;
+}
+/**
+* The folder of a file the caller named (--file), made 0700 if absent. It may be shared (a
+* workspace, /tmp), but only if nobody else can replace what is written there: it belongs to this
+* user or root and, if others may write in it, it has the sticky bit.
+*/
+async function callersDir(dir) {
+	await mkdir(dir, {
+		recursive: true,
+		mode: 448
+	});
+	const found = await stat(dir);
+	if (!(found.uid === 0 || myUid() === void 0 || found.uid === myUid()) || (found.mode & 18) !== 0 && (found.mode & 512) === 0) throw new CliError("failed", `${dir} belongs to another user or others may replace files in it; nothing was written`);
+	return dir;
+}
+/** Opens a new file that no one made before and that is no symlink: mode 0600, whatever the umask. */
+async function createExclusive(path) {
+	const file = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 384);
+	await file.chmod(384);
+	return file;
+}
+/**
+* Writes a secret (a kubeconfig, a cached credential) readable by its owner only: into a new file
+* made with mode 0600 beside the target, then renamed over it. A rename replaces a symlink at the
+* target rather than writing through it, so a link planted there cannot redirect the secret. The
+* folder is checked first (callersDir): its owner or a co-tenant who may write there could swap it.
+*/
+async function writePrivateFile(path, content) {
+	await callersDir(dirname(path));
 	const temporary = `${path}.${randomBytes(6).toString("hex")}.tmp`;
-	const file = await open(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 384);
+	const file = await createExclusive(temporary);
 	try {
-		await file.chmod(384);
 		await file.writeFile(content);
 		await file.sync();
 	} finally {
@@ -272,11 +311,114 @@ async function readPrivateFile(path, why = () => {}) {
 		const stat = await file.stat();
 		if (!stat.isFile()) return void why(`${path} is not a regular file`);
 		if ((stat.mode & 63) !== 0) return void why(`${path} is readable by others; it is not used`);
-		if (process.getuid && stat.uid !== process.getuid()) return void why(`${path} belongs to another user; it is not used`);
+		if (myUid() !== void 0 && stat.uid !== myUid()) return void why(`${path} belongs to another user; it is not used`);
 		return await file.readFile("utf8");
 	} finally {
 		await file.close();
 	}
+}
+/**
+* An exclusive lock file in a folder checked with privateDir; one left by a process that died is
+* taken over after a minute. Answers the release.
+*/
+async function lockFile(path, waitMs, sleep) {
+	const until = Date.now() + waitMs;
+	for (;;) {
+		try {
+			await (await createExclusive(path)).close();
+			return () => rm(path, { force: true });
+		} catch (err) {
+			if (err.code !== "EEXIST") throw err;
+		}
+		if (await lstat(path).then((s) => Date.now() - s.mtimeMs, () => 0) > 6e4) await rm(path, { force: true });
+		else if (Date.now() > until) throw new CliError("unavailable", `another kubevend holds ${path}`);
+		else await sleep(100);
+	}
+}
+
+// src/cli/kubevend/kubeconfig.ts
+/** Fields of a kubeconfig user that hold a secret, masked in a CI log. */
+const secretFields = /* @__PURE__ */ new Set([
+	"token",
+	"client-key-data",
+	"password",
+	"id-token",
+	"refresh-token",
+	"client-secret"
+]);
+/** Fields that make kubectl run a program or fetch a token elsewhere: never in a vended credential. */
+const refusedFields = /* @__PURE__ */ new Set([
+	"exec",
+	"auth-provider",
+	"tokenFile"
+]);
+/**
+* The secrets of a kubeconfig, or undefined when it cannot be read with certainty: a line that is
+* not a `key: value` of the subset, a user without a token or client key, a value in a YAML form
+* (flow, anchor, alias, tag, block scalar) that could hide one, or a field that runs a program.
+*/
+function kubeconfigSecrets(text) {
+	const found = {
+		secrets: [],
+		tokens: []
+	};
+	const users = [];
+	let section = "";
+	let itemIndent;
+	const sections = /* @__PURE__ */ new Set();
+	for (const line of text.split("\n")) {
+		if (/^\s*(#.*)?$/.test(line)) continue;
+		const m = /^( *)(- +)?([A-Za-z][\w.-]*): *(.*?) *$/.exec(line);
+		if (!m) {
+			if (section !== "users" && /^ +- +\S/.test(line) && scalar(line.replace(/^ +- +/, "")) !== void 0) continue;
+			return;
+		}
+		const [, spaces, dash, key, value] = m;
+		if (!spaces && !dash) {
+			if (sections.has(key)) return void 0;
+			sections.add(key);
+			section = key;
+			itemIndent = void 0;
+			if (section === "users" && value) return void 0;
+			continue;
+		}
+		if (section !== "users") {
+			if (value && scalar(value) === void 0 && !/^(\{\}|\[\])$/.test(value)) return void 0;
+			continue;
+		}
+		if (refusedFields.has(key)) return void 0;
+		if (dash) {
+			itemIndent ??= spaces.length;
+			if (spaces.length === itemIndent) users.push({ credential: false });
+		}
+		const user = users.at(-1);
+		if (!user) return void 0;
+		if (!value) continue;
+		const parsed = scalar(value);
+		if (parsed === void 0) return void 0;
+		if (secretFields.has(key)) {
+			found.secrets.push(parsed);
+			if (key === "token") found.tokens.push(parsed);
+			if (key === "token" || key === "client-key-data") user.credential = true;
+		}
+	}
+	if (!users.length || users.some((u) => !u.credential)) return void 0;
+	return found;
+}
+/** A YAML scalar: double-quoted (JSON's escapes), single-quoted, or plain; undefined for anything else. */
+function scalar(value) {
+	if (value.startsWith("\"")) try {
+		const parsed = JSON.parse(value);
+		return typeof parsed === "string" ? parsed : void 0;
+	} catch {
+		return;
+	}
+	if (value.startsWith("'")) {
+		const quoted = /^'((?:[^']|'')*)'$/.exec(value);
+		return quoted ? quoted[1].replaceAll("''", "'") : void 0;
+	}
+	if (/^[{[&*!|>%@`#,?:-]/.test(value)) return void 0;
+	return value.replace(/\s+#.*$/, "").trim() || void 0;
 }
 
 // src/cli/kubevend/service.ts
@@ -369,42 +511,60 @@ const seconds = (ms) => `${Math.round(ms / 100) / 10}s`;
 
 // src/cli/kubevend/state.ts
 /**
-* Where a job's kubeconfig and state live: the runner's per-job temporary folder on GitHub, a
-* folder named after the job on GitLab (its after_script runs in a shell of its own and finds it
-* there), a new private folder elsewhere.
+* Where a job's kubeconfig and state live: a folder in the runner's per-job temporary folder on
+* GitHub, a folder named after the job on GitLab (its after_script runs in a shell of its own and
+* finds it there), a new private folder elsewhere. A folder of a known name is used only if this
+* user made it so (privateDir): someone else's in a shared TMPDIR is refused.
 */
 async function jobDir(env) {
-	if (env.GITHUB_ACTIONS === "true" && env.RUNNER_TEMP) return privateDir(join(env.RUNNER_TEMP, "kubevend"));
-	if (env.GITLAB_CI === "true" && env.CI_JOB_ID) return privateDir(join(env.TMPDIR || tmpdir(), `kubevend-job-${env.CI_JOB_ID}`));
-	return mkdtemp(join(tmpdir(), "kubevend-"));
+	const known = knownJobDir(env);
+	return known ? privateDir(known) : mkdtemp(join(tmpdir(), "kubevend-"));
 }
-/**
-* A folder of a known name, made 0700, or one this user made so before. A folder someone else made
-* first (in a shared /tmp, say) is refused: they could swap the kubeconfig in it for their own.
-*/
-async function privateDir(dir) {
-	try {
-		await mkdir(dir, { mode: 448 });
-		return dir;
-	} catch (err) {
-		if (err.code !== "EEXIST") throw err;
-	}
-	const found = await lstat(dir);
-	if (!found.isDirectory() || process.getuid && found.uid !== process.getuid() || (found.mode & 63) !== 0) throw new CliError("failed", `${dir} exists but is not a folder only this user can use; nothing was written`);
-	return dir;
+/** The job's folder where the CI system names the job; undefined elsewhere. */
+function knownJobDir(env) {
+	if (env.GITHUB_ACTIONS === "true" && env.RUNNER_TEMP) return join(env.RUNNER_TEMP, "kubevend");
+	if (env.GITLAB_CI === "true" && env.CI_JOB_ID) return join(env.TMPDIR || tmpdir(), `kubevend-job-${env.CI_JOB_ID}`);
 }
 const stateFileIn = (dir) => join(dir, "state.json");
-async function saveState(file, state) {
-	await writePrivateFile(file, `${JSON.stringify(state)}\n`);
+/**
+* Adds issuances to the job's state. Several commands of one job (two `credentials`, kubectl's
+* plugin runs) share it, so it is read and rewritten under a lock: none loses another's issuance.
+*/
+async function recordIssued(file, issued) {
+	await updateState(file, (known) => [...known, ...issued]);
+}
+/** Drops revoked issuances from the state; the file goes once none is left. */
+async function forgetIssued(file, revoked) {
+	await updateState(file, (known) => known.filter((k) => !revoked.some((r) => r.id === k.id && r.url === k.url)));
+}
+async function updateState(file, change) {
+	const release = await lockFile(`${file}.lock`, 3e4, sleep);
+	try {
+		const text = await readPrivateFile(file);
+		const next = change(text === void 0 ? [] : issuedIn(text, file));
+		if (next.length) await writePrivateFile(file, `${JSON.stringify({ issued: next })}\n`);
+		else await rm(file, { force: true });
+	} finally {
+		await release();
+	}
 }
 async function loadState(file) {
 	const text = await readPrivateFile(file, (reason) => {
 		throw new CliError("usage", `the job state cannot be used: ${reason}`);
 	});
 	if (text === void 0) throw new CliError("usage", `no job state at ${file}: nothing was issued by \`kubevend credentials\` in this job`);
+	return issuedIn(text, file);
+}
+/** The issuances of a state file; also one written by an earlier version (one URL, a list of ids). */
+function issuedIn(text, file) {
 	const state = JSON.parse(text);
-	if (typeof state.url !== "string" || !Array.isArray(state.issuances)) throw new CliError("usage", `${file} is not kubevend's job state`);
-	return state;
+	if (Array.isArray(state.issued) && state.issued.every((i) => typeof i.url === "string" && typeof i.id === "string")) return state.issued;
+	if (typeof state.url === "string" && Array.isArray(state.issuances)) return state.issuances.map((id) => ({
+		url: state.url,
+		id,
+		...state.expiresAt ? { expiresAt: state.expiresAt } : {}
+	}));
+	throw new CliError("usage", `${file} is not kubevend's job state`);
 }
 
 // src/cli/kubevend/credentials.ts
@@ -454,7 +614,7 @@ async function credentialsCommand(args, ctx) {
 	const service = serviceOf(values, ctx.env, ctx.say);
 	const ci = ciSurface(ctx.env, ctx.stdout, values.dotenv);
 	const tokens = identityTokens(tokenChoiceOf(values, ctx.env), ctx.env, ci.mask);
-	const dir = values.file && values.file !== "-" ? dirname(resolve(values.file)) : await jobDir(ctx.env);
+	const dir = values.file && values.file !== "-" ? await callersDir(dirname(resolve(values.file))) : await jobDir(ctx.env);
 	const file = values.file === "-" ? "-" : resolve(values.file ?? join(dir, defaultName[format]));
 	const issued = readAnswer(format, await (await callService(service, {
 		method: "POST",
@@ -466,14 +626,15 @@ async function credentialsCommand(args, ctx) {
 		}
 	})).text());
 	for (const secret of issued.secrets) ci.mask(secret);
+	if (issued.ignored.length) ctx.say(`ignored variables kubevend does not set: ${issued.ignored.join(", ")}`);
 	if (file === "-") ctx.stdout(issued.content);
 	else await writePrivateFile(file, issued.content);
 	const stateFile = stateFileIn(dir);
-	if (issued.issuances.length) await saveState(stateFile, {
+	if (issued.issuances.length) await recordIssued(stateFile, issued.issuances.map((id) => ({
 		url: service.url,
-		issuances: issued.issuances,
+		id,
 		...issued.expiresAt ? { expiresAt: issued.expiresAt } : {}
-	});
+	})));
 	if (file !== "-" && format === "kubeconfig") await ci.exportVariable("KUBECONFIG", file);
 	if (format === "env" && file !== "-") await ci.exportVariable("KUBEVEND_ENV_FILE", file);
 	if (format === "env" && ci.system === "github") for (const [name, value] of envLines(issued.content)) await ci.exportVariable(name, value);
@@ -488,39 +649,60 @@ const defaultName = {
 	env: "kubevend.env",
 	"exec-credential": "exec-credential.json"
 };
+const malformed = (what) => new CliError("unavailable", `the service answered 2xx without ${what}; nothing was written`);
+/**
+* The JSON envelope's kubeconfig, its secrets and issuances, checked: a kubeconfig whose every
+* user's credential cannot be found (so masked) or that would run a program is refused.
+*/
+function readEnvelope(text) {
+	let body;
+	try {
+		body = JSON.parse(text);
+	} catch {
+		throw malformed("a JSON credential envelope");
+	}
+	const found = typeof body.kubeconfig === "string" && /^apiVersion: v1\nkind: Config\n/.test(body.kubeconfig) ? kubeconfigSecrets(body.kubeconfig) : void 0;
+	if (!found || !Array.isArray(body.issuances) || body.issuances.some((i) => typeof i.issuanceId !== "string")) throw malformed("a kubeconfig");
+	return {
+		body,
+		...found
+	};
+}
 /**
 * Checks that a 2xx answer is the credential asked for before anything is written: a proxy's page
-* or a truncated body is never saved as a kubeconfig.
+* or a truncated body is never saved as a kubeconfig. No line of it may be a CI runner's workflow
+* command, should it reach a log.
 */
 function readAnswer(format, text) {
-	const malformed = (what) => new CliError("unavailable", `the service answered 2xx without ${what}; nothing was written`);
+	if (/^\s*::/m.test(text)) throw malformed("a credential free of workflow commands");
 	if (format === "kubeconfig") {
-		let body;
-		try {
-			body = JSON.parse(text);
-		} catch {
-			throw malformed("a JSON credential envelope");
-		}
-		if (typeof body.kubeconfig !== "string" || !/^apiVersion: v1\nkind: Config\n/.test(body.kubeconfig) || !Array.isArray(body.issuances)) throw malformed("a kubeconfig");
+		const { body, secrets } = readEnvelope(text);
 		const where = body.issuances.map((i) => `${i.cluster}/${i.namespace} as ${i.serviceAccount}`).join(", ");
 		return {
 			content: body.kubeconfig,
-			secrets: [...body.kubeconfig.matchAll(/^\s+token: (".*")$/gm)].map((m) => JSON.parse(m[1])),
+			secrets,
 			issuances: body.issuances.map((i) => i.issuanceId),
 			expiresAt: body.expiresAt,
-			summary: `pipeline ${body.pipeline} granted ${where}, until ${body.expiresAt}`
+			summary: `pipeline ${body.pipeline} granted ${where}, until ${body.expiresAt}`,
+			ignored: []
 		};
 	}
 	if (format === "env") {
-		const lines = new Map(envLines(text));
-		if (!lines.has("KUBECONFIG_DATA")) throw malformed("env lines");
+		const all = text.split("\n").filter((l) => /^[A-Za-z_][A-Za-z0-9_]*=/.test(l)).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]);
+		const known = all.filter(([name]) => name in envValues);
+		const bad = known.find(([name, value]) => !envValues[name].test(value));
+		if (bad) throw malformed(`a valid ${bad[0]}`);
+		const lines = new Map(known);
+		const kubeconfig = lines.has("KUBECONFIG_DATA") ? kubeconfigSecrets(Buffer.from(lines.get("KUBECONFIG_DATA"), "base64").toString("utf8")) : void 0;
+		if (!kubeconfig) throw malformed("env lines with a kubeconfig whose credentials can be found");
 		const expiresAt = lines.get("KUBEVEND_EXPIRES_AT");
 		return {
-			content: text,
-			secrets: ["KUBE_TOKEN", "KUBECONFIG_DATA"].map((n) => lines.get(n)).filter((v) => !!v),
+			content: known.map(([name, value]) => `${name}=${value}\n`).join(""),
+			secrets: [...["KUBE_TOKEN", "KUBECONFIG_DATA"].map((n) => lines.get(n)).filter((v) => !!v), ...kubeconfig.secrets],
 			issuances: (lines.get("KUBEVEND_ISSUANCE_IDS") ?? "").split(",").filter(Boolean),
 			...expiresAt ? { expiresAt } : {},
-			summary: `granted until ${expiresAt}`
+			summary: `granted until ${expiresAt}`,
+			ignored: all.filter(([name]) => !(name in envValues)).map(([name]) => name)
 		};
 	}
 	const credential = parseExecCredential(text);
@@ -530,11 +712,28 @@ function readAnswer(format, text) {
 		secrets: [credential.token],
 		issuances: [],
 		expiresAt: credential.expirationTimestamp,
-		summary: `granted until ${credential.expirationTimestamp}`
+		summary: `granted until ${credential.expirationTimestamp}`,
+		ignored: []
 	};
 }
+const base64 = /^[A-Za-z0-9+/]+={0,2}$/;
+/**
+* The variables of an env answer and what their values look like: nothing else is written or
+* exported (a hostile answer could otherwise set PATH, BASH_ENV or LD_PRELOAD for later steps), and
+* no value holds a quote, a space or a `$` that a shell reading the file could act on.
+*/
+const envValues = {
+	KUBEVEND_ISSUANCE_IDS: /^[0-9A-Za-z]+(,[0-9A-Za-z]+)*$/,
+	KUBEVEND_EXPIRES_AT: /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/,
+	KUBECONFIG_DATA: base64,
+	KUBE_SERVER: /^https:\/\/[A-Za-z0-9.:[\]-]+(\/[A-Za-z0-9._~/-]*)?$/,
+	KUBE_NAMESPACE: /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/,
+	KUBE_TOKEN: /^[A-Za-z0-9._~+/=-]+$/,
+	KUBE_CA_DATA: base64
+};
+/** The NAME=value lines of kubevend's own variables in an env file it wrote. */
 function envLines(text) {
-	return text.split("\n").filter((l) => /^[A-Z_][A-Z0-9_]*=/.test(l)).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]);
+	return text.split("\n").filter((l) => /^[A-Z_][A-Z0-9_]*=/.test(l)).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]).filter(([name, value]) => envValues[name]?.test(value));
 }
 /** The token and expiry of a client.authentication.k8s.io/v1 ExecCredential, or undefined. */
 function parseExecCredential(text) {
@@ -552,6 +751,42 @@ function parseExecCredential(text) {
 	}
 }
 
+// src/cli/kubevend/output.ts
+const outputs = [
+	"table",
+	"json",
+	"ndjson",
+	"csv"
+];
+function outputOf(value, fallback = "table") {
+	const output = value ?? fallback;
+	if (!outputs.includes(output)) throw new CliError("usage", `--output is one of ${outputs.join(", ")}`);
+	return output;
+}
+const cell = (value) => printable(value === null || value === void 0 ? "" : typeof value === "object" ? JSON.stringify(value) : String(value));
+/**
+* Text from the service or the caller made one line: line breaks and other control characters are
+* shown escaped. A line the command prints then never starts a new one, so a name or a refusal's
+* code cannot become a CI runner's workflow command (GitHub's `::stop-commands::`, `::warning::`).
+*/
+function printable(text) {
+	return text.replace(/[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => c === "\n" ? "\\n" : c === "\r" ? "\\r" : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+/** Rows as a table for people, CSV (RFC 4180) for spreadsheets, or JSON / NDJSON for programs. */
+function render(rows, columns, output, header = true) {
+	if (output === "json") return `${JSON.stringify(rows, null, 2)}\n`;
+	if (output === "ndjson") return rows.map((r) => `${JSON.stringify(r)}\n`).join("");
+	const cells = rows.map((r) => columns.map(([, value]) => cell(value(r))));
+	const headings = columns.map(([heading]) => heading);
+	if (output === "csv") {
+		const quote = (v) => /[",\r\n]/.test(v) ? `"${v.replaceAll("\"", "\"\"")}"` : v;
+		return [...header ? [headings] : [], ...cells].map((line) => `${line.map(quote).join(",")}\r\n`).join("");
+	}
+	const table = header ? [headings, ...cells] : cells;
+	const widths = headings.map((_, i) => Math.max(...[headings, ...cells].map((line) => line[i].length)));
+	return table.map((line) => `${line.map((v, i) => i === line.length - 1 ? v : v.padEnd(widths[i])).join("  ")}\n`).join("");
+}
+
 // src/cli/kubevend/exec-credential.ts
 const flags$1 = {
 	...serviceFlags,
@@ -562,9 +797,10 @@ const flags$1 = {
 };
 /**
 * `kubevend exec-credential`: a kubectl exec credential plugin. It answers from a cache (one 0600
-* file per holder, service, cluster, namespace and ServiceAccount) until `--renew-before` the credential's
-* expiry, then asks the service again with a new identity token, so a job that outlives one token
-* never hands kubectl an expired one.
+* file per caller, service, cluster, namespace and ServiceAccount, in the job's own folder where the
+* CI system names the job) until `--renew-before` the credential's expiry, then asks the service
+* again with a new identity token, so a job that outlives one token never hands kubectl an expired
+* one. Every issuance it asks for is recorded in the job's state, where `revoke` finds it.
 */
 async function execCredentialCommand(args, ctx) {
 	const { values } = parseFlags(args, flags$1);
@@ -573,9 +809,11 @@ async function execCredentialCommand(args, ctx) {
 	const service = serviceOf(values, ctx.env, ctx.say);
 	const renewBeforeMs = durationMs(values["renew-before"] ?? "2m", "renew-before");
 	const choice = tokenChoiceOf(values, ctx.env);
-	const dir = values["cache-dir"] ?? ctx.env.KUBEVEND_CACHE_DIR ?? join(ctx.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "kubevend", "credentials");
+	const inJob = knownJobDir(ctx.env) ? await jobDir(ctx.env) : void 0;
+	const dir = await privateDir(values["cache-dir"] ?? ctx.env.KUBEVEND_CACHE_DIR ?? (inJob ? join(inJob, "exec-credentials") : join(ctx.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "kubevend", "credentials")));
+	const stateFile = ctx.env.KUBEVEND_STATE ?? (inJob ? stateFileIn(inJob) : void 0);
 	const holder = await holderOf(choice, ctx.env);
-	const key = createHash("sha256").update(JSON.stringify([
+	const key = holder && createHash("sha256").update(JSON.stringify([
 		holder,
 		service.url,
 		choice.audience,
@@ -583,53 +821,50 @@ async function execCredentialCommand(args, ctx) {
 		ask.namespace ?? "",
 		ask.serviceAccount ?? ""
 	])).digest("hex").slice(0, 32);
-	const file = join(dir, `${key}.json`);
+	const file = key && join(dir, `${key}.json`);
 	const fresh = (text) => {
 		const credential = text === void 0 ? void 0 : parseExecCredential(text);
 		return !!credential && Date.parse(credential.expirationTimestamp) - Date.now() > renewBeforeMs;
 	};
-	const cached = await readPrivateFile(file, ctx.say);
+	const cached = file ? await readPrivateFile(file, ctx.say) : void 0;
 	if (fresh(cached)) return ctx.stdout(cached);
-	const release = await lock(`${file}.lock`, service.deadlineMs);
+	const release = await lockFile(`${file || join(dir, "uncached")}.lock`, service.deadlineMs, sleep);
 	try {
-		const again = await readPrivateFile(file, ctx.say);
+		const again = file ? await readPrivateFile(file, ctx.say) : void 0;
 		if (fresh(again)) return ctx.stdout(again);
 		const ci = ciSurface(ctx.env, () => {});
 		const tokens = identityTokens(choice, ctx.env, ci.mask);
 		if (again !== void 0 && !tokens.renewable) ctx.say(`the cached credential is due for renewal and ${tokens.source} gives no new identity token; asking with the one it has`);
-		const text = await (await callService(service, {
+		const response = await callService(service, {
 			method: "POST",
 			path: "/v1/credentials",
 			token: () => tokens.next(),
 			body: {
 				...ask,
-				format: "exec-credential"
+				format: "json"
 			}
-		})).text();
-		if (!parseExecCredential(text)) throw new CliError("unavailable", "the service answered 2xx without an ExecCredential");
-		await writePrivateFile(file, text);
+		});
+		const { body, tokens: found } = readEnvelope(await response.text());
+		const [issuance] = body.issuances;
+		if (found.length !== 1 || body.issuances.length !== 1 || !issuance || Number.isNaN(Date.parse(issuance.expiresAt))) throw new CliError("unavailable", "the service answered 2xx without one cluster's token");
+		if (stateFile) await recordIssued(stateFile, [{
+			url: service.url,
+			id: issuance.issuanceId,
+			expiresAt: issuance.expiresAt
+		}]);
+		else ctx.say(`issuance ${issuance.issuanceId} is recorded nowhere (no CI job, no KUBEVEND_STATE): revoke it by its id`);
+		const text = JSON.stringify({
+			apiVersion: "client.authentication.k8s.io/v1",
+			kind: "ExecCredential",
+			status: {
+				token: found[0],
+				expirationTimestamp: issuance.expiresAt
+			}
+		});
+		if (file) await writePrivateFile(file, text);
 		ctx.stdout(text);
 	} finally {
 		await release();
-	}
-}
-/** An exclusive lock file; one left by a process that died is taken over after a minute. */
-async function lock(path, waitMs) {
-	const until = Date.now() + waitMs;
-	await mkdir(join(path, ".."), {
-		recursive: true,
-		mode: 448
-	});
-	for (;;) {
-		try {
-			await (await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 384)).close();
-			return () => rm(path, { force: true });
-		} catch (err) {
-			if (err.code !== "EEXIST") throw err;
-		}
-		if (await stat(path).then((s) => Date.now() - s.mtimeMs, () => 0) > 6e4) await rm(path, { force: true });
-		else if (Date.now() > until) throw new CliError("unavailable", `another kubevend holds ${path}`);
-		else await sleep(100);
 	}
 }
 
@@ -726,6 +961,7 @@ async function operatorToken(values, ctx) {
 	return renewed.idToken;
 }
 async function saveLogin(dir, login) {
+	await privateDir(dir);
 	await writePrivateFile(cacheFile(dir, login.issuer, login.clientId), JSON.stringify(login));
 	await writePrivateFile(currentFile(dir), JSON.stringify({
 		issuer: login.issuer,
@@ -770,34 +1006,6 @@ async function form(url, fields) {
 		status: response.status,
 		body
 	};
-}
-
-// src/cli/kubevend/output.ts
-const outputs = [
-	"table",
-	"json",
-	"ndjson",
-	"csv"
-];
-function outputOf(value, fallback = "table") {
-	const output = value ?? fallback;
-	if (!outputs.includes(output)) throw new CliError("usage", `--output is one of ${outputs.join(", ")}`);
-	return output;
-}
-const cell = (value) => value === null || value === void 0 ? "" : typeof value === "object" ? JSON.stringify(value) : String(value);
-/** Rows as a table for people, CSV (RFC 4180) for spreadsheets, or JSON / NDJSON for programs. */
-function render(rows, columns, output, header = true) {
-	if (output === "json") return `${JSON.stringify(rows, null, 2)}\n`;
-	if (output === "ndjson") return rows.map((r) => `${JSON.stringify(r)}\n`).join("");
-	const cells = rows.map((r) => columns.map(([, value]) => cell(value(r))));
-	const headings = columns.map(([heading]) => heading);
-	if (output === "csv") {
-		const quote = (v) => /[",\r\n]/.test(v) ? `"${v.replaceAll("\"", "\"\"")}"` : v;
-		return [...header ? [headings] : [], ...cells].map((line) => `${line.map(quote).join(",")}\r\n`).join("");
-	}
-	const table = header ? [headings, ...cells] : cells;
-	const widths = headings.map((_, i) => Math.max(...[headings, ...cells].map((line) => line[i].length)));
-	return table.map((line) => `${line.map((v, i) => i === line.length - 1 ? v : v.padEnd(widths[i])).join("  ")}\n`).join("");
 }
 
 // src/cli/kubevend/operator.ts
@@ -952,7 +1160,7 @@ async function auditVerifyCommand(args, ctx) {
 	const result = await operatorCall(values, ctx).json("GET", "/v1/audit/verify");
 	if (values.output === "json") ctx.stdout(`${JSON.stringify(result)}\n`);
 	else if (result.ok) ctx.stdout(`audit ledger intact: ${result.count} records verified\n`);
-	else ctx.stdout(`audit ledger BROKEN at record ${result.recordId} (${result.problem}): ${result.detail}; ${result.count} records verified before it\n`);
+	else ctx.stdout(`${printable(`audit ledger BROKEN at record ${result.recordId} (${result.problem}): ${result.detail}; ${result.count} records verified before it`)}\n`);
 	if (!result.ok) throw new CliError("failed", "the audit ledger does not verify");
 }
 /**
@@ -1067,12 +1275,13 @@ async function explainCommand(args, ctx) {
 		}
 	})).json();
 	if (values.output === "json") return ctx.stdout(`${JSON.stringify(result, null, 2)}\n`);
-	ctx.stdout(`${result.decision.toUpperCase()} for ${result.identity.issuer}${result.identity.subject ? ` ${result.identity.subject}` : ""}\n`);
-	if (result.denial) ctx.stdout(`  ${result.denial.code}: ${result.denial.detail}\n`);
+	const line = (text) => ctx.stdout(`${printable(text)}\n`);
+	line(`${result.decision.toUpperCase()} for ${result.identity.issuer}${result.identity.subject ? ` ${result.identity.subject}` : ""}`);
+	if (result.denial) line(`  ${result.denial.code}: ${result.denial.detail}`);
 	for (const p of result.pipelines) {
 		const why = p.mismatches.map((m) => `${m.claim} is ${m.actual ?? "(missing)"}, wants ${m.expected.join(" or ")}`);
 		const grants = p.grants.filter((g) => !g.fits && g.reason).map((g) => `grant ${g.index}: ${g.reason}`);
-		ctx.stdout(`  ${p.pipeline}: ${p.stage}${[...why, ...grants].length ? ` (${[...why, ...grants].join("; ")})` : ""}\n`);
+		line(`  ${p.pipeline}: ${p.stage}${[...why, ...grants].length ? ` (${[...why, ...grants].join("; ")})` : ""}`);
 	}
 }
 
@@ -1091,28 +1300,35 @@ const flags = {
 async function revokeCommand(args, ctx) {
 	const { values, positionals } = parseFlags(args, flags, 100);
 	const stateFile = positionals.length ? void 0 : values.state ?? ctx.env.KUBEVEND_STATE ?? await jobStateFile(ctx.env);
-	const state = stateFile ? await loadState(stateFile) : void 0;
-	const service = serviceOf({
-		...values,
-		url: values.url ?? ctx.env.KUBEVEND_URL ?? state?.url
-	}, ctx.env, ctx.say);
-	const ids = state?.issuances ?? positionals;
+	const named = values.url ?? ctx.env.KUBEVEND_URL;
+	const issued = stateFile ? await loadState(stateFile) : positionals.map((id) => ({
+		id,
+		url: named ?? ""
+	}));
 	const token = values.operator ? () => operatorToken(values, ctx) : jobToken(values, ctx.env, ctx.stdout);
 	let worst = "ok";
-	for (const id of ids) try {
-		const body = await (await callService(service, {
-			method: "DELETE",
-			path: `/v1/issuances/${encodeURIComponent(id)}`,
-			token
-		})).json();
-		ctx.say(`issuance ${id} of ${body.pipeline}: ${body.state}`);
-	} catch (err) {
-		if (!(err instanceof CliError)) throw err;
-		ctx.say(`issuance ${id}: ${err.message}`);
-		if (exitCodes[err.exitClass] > exitCodes[worst]) worst = err.exitClass;
+	const revoked = [];
+	for (const one of issued) {
+		const service = serviceOf({
+			...values,
+			url: named ?? (one.url || void 0)
+		}, ctx.env, ctx.say);
+		try {
+			const body = await (await callService(service, {
+				method: "DELETE",
+				path: `/v1/issuances/${encodeURIComponent(one.id)}`,
+				token
+			})).json();
+			ctx.say(`issuance ${one.id} of ${body.pipeline}: ${body.state}`);
+			revoked.push(one);
+		} catch (err) {
+			if (!(err instanceof CliError)) throw err;
+			ctx.say(`issuance ${one.id}: ${err.message}`);
+			if (exitCodes[err.exitClass] > exitCodes[worst]) worst = err.exitClass;
+		}
 	}
-	if (worst !== "ok") throw new CliError(worst, `${ids.length === 1 ? "the issuance was" : "not every issuance was"} not revoked`);
-	if (stateFile) await rm(stateFile, { force: true });
+	if (stateFile) await forgetIssued(stateFile, revoked);
+	if (worst !== "ok") throw new CliError(worst, `${issued.length === 1 ? "the issuance was" : "not every issuance was"} not revoked`);
 }
 /** The state `credentials` left in this CI job's folder; outside CI there is no such folder to look in. */
 async function jobStateFile(env) {
@@ -1133,7 +1349,8 @@ CI jobs
       secret in GitHub's log. The credential itself reaches stdout only with --file -.
   kubevend exec-credential [--cluster NAME] [--namespace NS] [--cache-dir DIR] [--renew-before 2m]
       A kubectl exec credential plugin (client.authentication.k8s.io/v1). Caches the credential in a
-      0600 file until shortly before it expires, then asks again with a new identity token.
+      0600 file (in the job's folder in CI) until shortly before it expires, then asks again with a
+      new identity token; records each issuance for \`revoke\`.
   kubevend revoke [ID...] [--state FILE] [--operator]
       Revokes what \`credentials\` issued in this job (or the issuances named).
 
@@ -1148,7 +1365,8 @@ Operators (sign in once with the OAuth device authorization grant; or pass --tok
   kubevend explain [--cluster C] [--namespace N] [--issuer-name NAME --claims JSON] [-o json]
 
 Every command that calls the service takes --url (KUBEVEND_URL) and --deadline (KUBEVEND_DEADLINE,
-default 60s): 429 and 503 are retried, honouring Retry-After, until the deadline.
+default 60s): 429 and 503 are retried, honouring Retry-After, until the deadline. The URL is https;
+http only to this machine unless --insecure-http (KUBEVEND_INSECURE_HTTP=true), for local tests.
 
 Exit codes: 0 done; 1 failed otherwise (a file not written, a ledger that does not verify);
 2 bad usage (flags, no identity token, a 400); 3 refused by the service (401, 403, 404);
@@ -1196,17 +1414,17 @@ async function runCommand(argv, ctx) {
 const env = process.env;
 const input = (name) => (env[`INPUT_${name.replaceAll(" ", "_").toUpperCase()}`] ?? "").trim();
 const flag = (name, value = input(name)) => value ? [`--${name}`, value] : [];
-const escape = (text) => text.replaceAll("%", "%25").replaceAll("\r", "%0D").replaceAll("\n", "%0A");
 const context = {
 	env,
 	stdout: (text) => void process.stdout.write(text),
-	say: (line) => void process.stdout.write(`kubevend: ${line}\n`),
-	fail: (line) => void process.stdout.write(`::error title=kubevend::${escape(line)}\n`)
+	say: (line) => void process.stdout.write(`kubevend: ${printable(line)}\n`),
+	fail: (line) => void process.stdout.write(`::error title=kubevend::${escapeData(line)}\n`)
 };
 const common = [
 	...flag("url"),
 	...flag("audience"),
-	...flag("deadline")
+	...flag("deadline"),
+	...input("insecure-http") === "true" ? ["--insecure-http"] : []
 ];
 if (env.STATE_isPost === "true") {
 	if (input("revoke") !== "false" && env.STATE_state) process.exitCode = await runCommand([
@@ -1217,6 +1435,9 @@ if (env.STATE_isPost === "true") {
 	], context);
 } else {
 	if (env.GITHUB_STATE) await appendFile(env.GITHUB_STATE, "isPost=true\n");
+	const dir = await mkdtemp(join(env.RUNNER_TEMP || tmpdir(), "kubevend-"));
+	const format = input("format") || "kubeconfig";
+	const file = format in defaultName ? ["--file", join(dir, defaultName[format])] : [];
 	const args = [
 		"credentials",
 		...common,
@@ -1225,10 +1446,12 @@ if (env.STATE_isPost === "true") {
 		...flag("service-account"),
 		...flag("ttl"),
 		...flag("kind"),
-		...flag("format")
+		...flag("format"),
+		...file
 	];
 	process.exitCode = await runCommand(args, context);
-	if (process.exitCode === 0 && env.GITHUB_STATE) await appendFile(env.GITHUB_STATE, `state=${stateFileIn(await jobDir(env))}\n`);
+	const issued = await access(stateFileIn(dir)).then(() => true, () => false);
+	if (process.exitCode === 0 && issued && env.GITHUB_STATE) await appendFile(env.GITHUB_STATE, `state=${stateFileIn(dir)}\n`);
 }
 
 export {  };

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -159,6 +160,53 @@ describe('the GitHub Action and the GitLab CI/CD component', () => {
       const step = await kubectl(['get', 'serviceaccount', 'deployer', '-o', 'name', '--server', exported.KUBE_SERVER!, '--token', exported.KUBE_TOKEN!, '--insecure-skip-tls-verify', '-n', exported.KUBE_NAMESPACE!]);
       expect(step.stdout.trim()).toBe('serviceaccount/deployer');
     });
+
+    it('when a job uses the Action twice, then each post step revokes what its own step issued', async () => {
+      const { runs } = await action();
+      const env = await runner();
+      const steps = [];
+      for (const n of [1, 2]) {
+        // The runner gives every step a GITHUB_STATE of its own and hands it back to that step's post.
+        const stepState = join(env.RUNNER_TEMP!, `state-${n}`);
+        await writeFile(stepState, '');
+        const main = await runStep(runs.main, { ...env, GITHUB_STATE: stepState }, { url });
+        expect(main.code, main.stdout).toBe(0);
+        steps.push(runnerFile(await readFile(stepState, 'utf8')));
+      }
+      const ids = runnerFile(await readFile(env.GITHUB_OUTPUT!, 'utf8'));
+      expect(ids['issuance-ids']).toMatch(/^\w{26}$/);
+      const revoked: string[] = [];
+      for (const state of steps.reverse()) {
+        const post = await runStep(runs.post, env, { url }, state);
+        expect(post.code, post.stdout).toBe(0);
+        revoked.push(...[...post.stdout.matchAll(/issuance (\w{26}) of github-web: revoked/g)].map((m) => m[1]!));
+      }
+      expect(new Set(revoked).size).toBe(2);
+    });
+
+    it('when kubevend\'s answers hold workflow commands, then the runner sees none of them', async () => {
+      const { runs } = await action();
+      const hostile = createServer((_, res) => void res.writeHead(503, { 'content-type': 'application/problem+json', 'retry-after': '0' })
+        .end(JSON.stringify({ code: 'busy\n::stop-commands::pwned\n', detail: 'down\n::warning::x' })));
+      await new Promise<void>((resolve) => hostile.listen(0, '127.0.0.1', resolve));
+      try {
+        const main = await runStep(runs.main, await runner(), { url: `http://127.0.0.1:${(hostile.address() as { port: number }).port}`, deadline: '1s' });
+        expect(main.code).toBe(4);
+        const commands = main.stdout.split(/\r?\n|\r/).filter((l) => /^\s*::/.test(l) && !/^::(add-mask|error title=kubevend)::/.test(l));
+        expect(commands).toEqual([]);
+      } finally {
+        await new Promise((resolve) => hostile.close(resolve));
+      }
+    });
+
+    it('when the url input is http to another host, then the step fails before sending the token, unless insecure-http is set', async () => {
+      const { runs } = await action();
+      const main = await runStep(runs.main, await runner(), { url: 'http://kubevend.example', deadline: '2s' });
+      expect(main.code).toBe(2);
+      expect(main.stdout).toMatch(/^::error title=kubevend::.*https/m);
+      const optedIn = await runStep(runs.main, await runner(), { url: 'http://10.255.255.1:9', 'insecure-http': 'true', deadline: '1s' });
+      expect(optedIn.code).toBe(4);
+    });
   });
 
   describe('GitLab CI', () => {
@@ -216,6 +264,22 @@ describe('the GitHub Action and the GitLab CI/CD component', () => {
       expect(main.code).toBe(3);
       expect(main.stdout).not.toContain('the script ran');
       expect(main.stderr).toMatch(/403 conditions_not_met/);
+    });
+
+    const kubeconfigData = Buffer.from('apiVersion: v1\nkind: Config\nusers:\n  - name: "u"\n    user:\n      token: "abc"\n').toString('base64');
+    it('with format env, when kubevend\'s answer holds shell, then nothing of it runs in the job', async () => {
+      const hostile = createServer((_, res) => void res.writeHead(201, { 'content-type': 'text/plain' })
+        .end(`KUBEVEND_ISSUANCE_IDS=01JTESTISSUANCE0000000000A\nKUBECONFIG_DATA=${kubeconfigData}\nKUBE_TOKEN=abc\nPWNED=$(touch pwned)\nBASH_ENV=./pwned-env\n`));
+      await new Promise<void>((resolve) => hostile.listen(0, '127.0.0.1', resolve));
+      try {
+        const job = await component({ url: `http://127.0.0.1:${(hostile.address() as { port: number }).port}`, audience: 'https://kubevend.example', format: 'env' });
+        const { dir, main } = await runJob(job, ['echo "token=$KUBE_TOKEN bash_env=${BASH_ENV:-}"']);
+        expect(main.code, main.stderr).toBe(0);
+        expect(main.stdout.trim()).toBe('token=abc bash_env=');
+        await expect(readFile(join(dir, 'pwned'))).rejects.toThrow(/ENOENT/);
+      } finally {
+        await new Promise((resolve) => hostile.close(resolve));
+      }
     });
 
     it('with format env, then the script has KUBE_TOKEN and KUBE_SERVER in its environment', async () => {

@@ -76,26 +76,29 @@ export function identityTokens(choice: TokenChoice, env: NodeJS.ProcessEnv, mask
 }
 
 /**
- * Who the job is, without spending or asking for a token: a cache of credentials is kept apart per
+ * Who asks, without spending or asking for a token: a cache of credentials is kept apart per
  * holder, so that jobs of other pipelines sharing a runner's home never get each other's. The CI
- * system's job (GitHub's run and job, GitLab's job id), or the issuer and subject of a token given
- * as a file or variable (read, not verified: it only picks a cache entry).
+ * system's job (GitHub's run and job, GitLab's job id) and the issuer and subject of the identity
+ * token at hand (a file, a variable, GitLab's id_tokens variable; read, not verified: it only picks
+ * a cache entry). Undefined, so no cache, when a token at hand is not a JWT: the token itself never
+ * keys a cache.
  */
-export async function holderOf(choice: TokenChoice, env: NodeJS.ProcessEnv): Promise<string> {
-  const token = choice.tokenFile ? await readFile(choice.tokenFile, 'utf8').catch(() => '') : choice.tokenEnv ? env[choice.tokenEnv] ?? '' : undefined;
-  if (token !== undefined) {
-    try {
-      const { iss, sub } = JSON.parse(Buffer.from(token.trim().split('.')[1] ?? '', 'base64url').toString('utf8')) as { iss?: unknown; sub?: unknown };
-      if (typeof iss === 'string' && typeof sub === 'string') return JSON.stringify(['token', iss, sub]);
-    } catch {
-      // Not a JWT: the token itself (hashed with the rest of the key) tells holders apart.
-    }
-    return JSON.stringify(['token', token.trim()]);
-  }
+export async function holderOf(choice: TokenChoice, env: NodeJS.ProcessEnv): Promise<string | undefined> {
   const system = ciSystemOf(env);
-  if (system === 'github') return JSON.stringify(['github', env.GITHUB_REPOSITORY, env.GITHUB_RUN_ID, env.GITHUB_RUN_ATTEMPT, env.GITHUB_JOB]);
-  if (system === 'gitlab') return JSON.stringify(['gitlab', env.CI_SERVER_URL, env.CI_JOB_ID]);
-  return 'none';
+  const job = system === 'github' ? ['github', env.GITHUB_REPOSITORY, env.GITHUB_RUN_ID, env.GITHUB_RUN_ATTEMPT, env.GITHUB_JOB]
+    : system === 'gitlab' ? ['gitlab', env.CI_SERVER_URL, env.CI_JOB_ID] : ['none'];
+  const token = choice.tokenFile ? await readFile(choice.tokenFile, 'utf8').catch(() => '')
+    : choice.tokenEnv ? env[choice.tokenEnv] ?? ''
+      : system === 'gitlab' ? env[choice.gitlabVariable] ?? '' : undefined;
+  // GitHub mints a token per request: the job alone names the holder.
+  if (token === undefined) return system === 'github' ? JSON.stringify(job) : undefined;
+  try {
+    const { iss, sub } = JSON.parse(Buffer.from(token.trim().split('.')[1] ?? '', 'base64url').toString('utf8')) as { iss?: unknown; sub?: unknown };
+    if (typeof iss === 'string' && typeof sub === 'string') return JSON.stringify([...job, iss, sub]);
+  } catch {
+    // Not a JWT: no cache.
+  }
+  return undefined;
 }
 
 /** Asks GitHub's token endpoint for an ID token for `audience`, as GitHub's own toolkit does. */
@@ -118,6 +121,9 @@ async function githubIdToken(requestUrl: string, bearer: string, audience: strin
   return body.value;
 }
 
+/** A workflow command's data, escaped as GitHub's toolkit does: the runner reads it back as it was. */
+export const escapeData = (text: string) => text.replaceAll('%', '%25').replaceAll('\r', '%0D').replaceAll('\n', '%0A');
+
 /** How this CI system learns of secrets to hide and of variables for later steps. */
 export interface CiSurface {
   system: CiSystem;
@@ -139,7 +145,7 @@ export function ciSurface(env: NodeJS.ProcessEnv, stdout: (text: string) => void
     // GitHub's runner hides every later occurrence of a masked value in the log; the command it
     // reads is on stdout, and is not shown itself.
     mask: (secret) => {
-      if (system === 'github') for (const part of secret.split(/\r?\n/).filter(Boolean)) stdout(`::add-mask::${part}\n`);
+      if (system === 'github') for (const part of secret.split(/\r?\n/).filter(Boolean)) stdout(`::add-mask::${escapeData(part)}\n`);
     },
     async exportVariable(name, value) {
       if (system === 'github' && env.GITHUB_ENV) await appendFile(env.GITHUB_ENV, line(name, value));

@@ -4,7 +4,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { CommandContext } from './context.ts';
 import { CliError } from './exit.ts';
-import { readPrivateFile, writePrivateFile } from './files.ts';
+import { privateDir, readPrivateFile, writePrivateFile } from './files.ts';
 import { parseFlags } from './options.ts';
 import { sleep } from './service.ts';
 
@@ -101,6 +101,8 @@ export async function operatorToken(values: LoginValues, ctx: CommandContext): P
 }
 
 async function saveLogin(dir: string, login: CachedLogin): Promise<void> {
+  // The operator's tokens go only into a folder of their own that nobody else made or may enter.
+  await privateDir(dir);
   await writePrivateFile(cacheFile(dir, login.issuer, login.clientId), JSON.stringify(login));
   await writePrivateFile(currentFile(dir), JSON.stringify({ issuer: login.issuer, clientId: login.clientId }));
 }

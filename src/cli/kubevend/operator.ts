@@ -7,7 +7,7 @@ import { askFlags, askOf } from './credentials.ts';
 import { CliError } from './exit.ts';
 import { loginFlags, operatorToken } from './login.ts';
 import { parseFlags, serviceFlags, serviceOf, tokenFlags } from './options.ts';
-import { outputOf, render, type Column, type Row } from './output.ts';
+import { outputOf, printable, render, type Column, type Row } from './output.ts';
 import { callService, sleep } from './service.ts';
 
 const operatorFlags = { ...serviceFlags, ...loginFlags, 'token-file': tokenFlags['token-file'], 'token-env': tokenFlags['token-env'] } as const;
@@ -100,7 +100,7 @@ async function auditVerifyCommand(args: string[], ctx: CommandContext): Promise<
   const result = await operatorCall(values, ctx).json<{ ok: boolean; count: number; recordId?: number; problem?: string; detail?: string }>('GET', '/v1/audit/verify');
   if (values.output === 'json') ctx.stdout(`${JSON.stringify(result)}\n`);
   else if (result.ok) ctx.stdout(`audit ledger intact: ${result.count} records verified\n`);
-  else ctx.stdout(`audit ledger BROKEN at record ${result.recordId} (${result.problem}): ${result.detail}; ${result.count} records verified before it\n`);
+  else ctx.stdout(`${printable(`audit ledger BROKEN at record ${result.recordId} (${result.problem}): ${result.detail}; ${result.count} records verified before it`)}\n`);
   if (!result.ok) throw new CliError('failed', 'the audit ledger does not verify');
 }
 
@@ -179,12 +179,14 @@ export async function explainCommand(args: string[], ctx: CommandContext): Promi
   const response = await callService(service, { method: 'POST', path: '/v1/explain', token, body: { ...ask, ...(identity ? { identity } : {}) } });
   const result = (await response.json()) as ExplainAnswer;
   if (values.output === 'json') return ctx.stdout(`${JSON.stringify(result, null, 2)}\n`);
-  ctx.stdout(`${result.decision.toUpperCase()} for ${result.identity.issuer}${result.identity.subject ? ` ${result.identity.subject}` : ''}\n`);
-  if (result.denial) ctx.stdout(`  ${result.denial.code}: ${result.denial.detail}\n`);
+  // The answer's text is the service's: each line is printed as one line of plain text.
+  const line = (text: string) => ctx.stdout(`${printable(text)}\n`);
+  line(`${result.decision.toUpperCase()} for ${result.identity.issuer}${result.identity.subject ? ` ${result.identity.subject}` : ''}`);
+  if (result.denial) line(`  ${result.denial.code}: ${result.denial.detail}`);
   for (const p of result.pipelines) {
     const why = p.mismatches.map((m) => `${m.claim} is ${m.actual ?? '(missing)'}, wants ${m.expected.join(' or ')}`);
     const grants = p.grants.filter((g) => !g.fits && g.reason).map((g) => `grant ${g.index}: ${g.reason}`);
-    ctx.stdout(`  ${p.pipeline}: ${p.stage}${[...why, ...grants].length ? ` (${[...why, ...grants].join('; ')})` : ''}\n`);
+    line(`  ${p.pipeline}: ${p.stage}${[...why, ...grants].length ? ` (${[...why, ...grants].join('; ')})` : ''}`);
   }
 }
 

@@ -7,6 +7,7 @@ type Options = NonNullable<ParseArgsConfig['options']>;
 export const serviceFlags = {
   url: { type: 'string' },
   deadline: { type: 'string' },
+  'insecure-http': { type: 'boolean' },
 } satisfies Options;
 
 /** Flags of the commands that present a CI identity token. */
@@ -36,10 +37,16 @@ export function durationMs(value: string, flag: string): number {
   return Number(match[1]) * unit;
 }
 
-export function serviceOf(values: { url?: string | undefined; deadline?: string | undefined }, env: NodeJS.ProcessEnv, say: (line: string) => void) {
+export function serviceOf(values: { url?: string | undefined; deadline?: string | undefined; 'insecure-http'?: boolean | undefined }, env: NodeJS.ProcessEnv, say: (line: string) => void) {
   const url = values.url ?? env.KUBEVEND_URL;
   if (!url) throw new CliError('usage', 'name the service with --url or KUBEVEND_URL');
-  if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) throw new CliError('usage', `--url must be an http(s) URL (got "${url}")`);
+  if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) throw new CliError('usage', `--url must be an https URL (got "${url}")`);
+  // The identity token (or an operator's) is a bearer credential: in clear only to this machine,
+  // or where a local test says so.
+  const insecure = values['insecure-http'] === true || env.KUBEVEND_INSECURE_HTTP === 'true';
+  if (new URL(url).protocol === 'http:' && !isLoopback(new URL(url).hostname) && !insecure) {
+    throw new CliError('usage', `--url must be https: over http (${url}) the token would travel in clear; --insecure-http allows it for local tests`);
+  }
   return { url, deadlineMs: durationMs(values.deadline ?? env.KUBEVEND_DEADLINE ?? '60s', 'deadline'), say };
 }
 
@@ -50,4 +57,9 @@ export function tokenChoiceOf(values: { audience?: string | undefined; 'token-fi
     tokenEnv: values['token-env'],
     gitlabVariable: values['gitlab-token-var'] ?? env.KUBEVEND_GITLAB_TOKEN_VAR ?? 'KUBEVEND_ID_TOKEN',
   };
+}
+
+/** localhost, 127.0.0.0/8 and ::1: a service on this machine. */
+function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }

@@ -15,7 +15,18 @@ export type Row = Record<string, unknown>;
 export type Column = [heading: string, value: (row: Row) => unknown];
 
 const cell = (value: unknown): string =>
-  value === null || value === undefined ? '' : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  printable(value === null || value === undefined ? '' : typeof value === 'object' ? JSON.stringify(value) : String(value));
+
+/**
+ * Text from the service or the caller made one line: line breaks and other control characters are
+ * shown escaped. A line the command prints then never starts a new one, so a name or a refusal's
+ * code cannot become a CI runner's workflow command (GitHub's `::stop-commands::`, `::warning::`).
+ */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what this replaces
+  return text.replace(/[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029]/g, (c) =>
+    c === '\n' ? '\\n' : c === '\r' ? '\\r' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
 
 /** Rows as a table for people, CSV (RFC 4180) for spreadsheets, or JSON / NDJSON for programs. */
 export function render(rows: Row[], columns: Column[], output: Output, header = true): string {

@@ -19,7 +19,8 @@ CI jobs
       secret in GitHub's log. The credential itself reaches stdout only with --file -.
   kubevend exec-credential [--cluster NAME] [--namespace NS] [--cache-dir DIR] [--renew-before 2m]
       A kubectl exec credential plugin (client.authentication.k8s.io/v1). Caches the credential in a
-      0600 file until shortly before it expires, then asks again with a new identity token.
+      0600 file (in the job's folder in CI) until shortly before it expires, then asks again with a
+      new identity token; records each issuance for \`revoke\`.
   kubevend revoke [ID...] [--state FILE] [--operator]
       Revokes what \`credentials\` issued in this job (or the issuances named).
 
@@ -34,7 +35,8 @@ Operators (sign in once with the OAuth device authorization grant; or pass --tok
   kubevend explain [--cluster C] [--namespace N] [--issuer-name NAME --claims JSON] [-o json]
 
 Every command that calls the service takes --url (KUBEVEND_URL) and --deadline (KUBEVEND_DEADLINE,
-default 60s): 429 and 503 are retried, honouring Retry-After, until the deadline.
+default 60s): 429 and 503 are retried, honouring Retry-After, until the deadline. The URL is https;
+http only to this machine unless --insecure-http (KUBEVEND_INSECURE_HTTP=true), for local tests.
 
 Exit codes: 0 done; 1 failed otherwise (a file not written, a ledger that does not verify);
 2 bad usage (flags, no identity token, a 400); 3 refused by the service (401, 403, 404);
