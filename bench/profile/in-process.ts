@@ -24,7 +24,10 @@ import { join } from 'node:path';
 import type { InjectOptions } from 'fastify';
 import { pino } from 'pino';
 import { stringify } from 'yaml';
+import { generateKeyPairSync } from 'node:crypto';
 import { buildApp } from '../../src/app.ts';
+import { fileSink } from '../../src/sinks/file.ts';
+import { createSinkQueue } from '../../src/sinks/queue.ts';
 import { createKubeGateway } from '../../src/kube/gateway.ts';
 import { loggerOptions } from '../../src/logger.ts';
 import { createMetrics } from '../../src/metrics.ts';
@@ -100,8 +103,15 @@ try {
   const store = await openStore(`sqlite://${join(dir, 'kubevend.db')}`);
   const kube = realCluster ? createKubeGateway(policy.current().clusters) : nullKubeGateway({ pauseMs });
   const phases = process.env.PHASES === '1' ? timePhases(kube, store) : undefined;
+  // AUDIT=fail-closed or best-effort: checkpoints signed and a file sink of that mode, as the
+  // bench's servers run; AUDIT=checkpoints: checkpoints alone.
+  const sinkMode = process.env.AUDIT === 'fail-closed' || process.env.AUDIT === 'best-effort' ? process.env.AUDIT : undefined;
+  const audit = {
+    ...(process.env.AUDIT ? { checkpoints: { key: { ...generateKeyPairSync('ed25519'), keyId: 'bench' }, origin: 'bench', everyRecords: 1000, intervalMs: 10_000 } } : {}),
+    ...(sinkMode ? { auditSinks: [createSinkQueue({ name: 'file', mode: sinkMode, maxBuffer: 10_000, batchSize: 500, send: fileSink({ path: join(dir, 'audit.ndjson'), maxBytes: 100 << 20, keep: 1 }) })] } : {}),
+  };
   const app = await buildApp({
-    policy, kube, store, fingerprintKey: Buffer.alloc(32, 1), metrics: createMetrics(), logger, durableTokenTimeoutMs: 30_000,
+    policy, kube, store, fingerprintKey: Buffer.alloc(32, 1), metrics: createMetrics(), logger, durableTokenTimeoutMs: 30_000, ...audit,
   });
   await app.ready();
 
