@@ -150,8 +150,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(auditRoutes, { audit: createAuditQueries(services) });
   const signing = deps.checkpoints;
+  const auditKeys = new Map(deps.formerAuditKeys);
+  if (signing) auditKeys.set(signing.key.keyId, signing.key.publicKey);
   const signer = signing && createCheckpointSigner({
     ...signing, store: deps.store, ...(deps.logger ? { logger: deps.logger } : {}), ...(auditSinks ? { onSigned: auditSinks.checkpoint } : {}),
+    trustedKeys: auditKeys, onRefused: (refused) => metrics.auditCheckpointRefused.set(refused ? 1 : 0),
   });
   if (signer) app.addHook('onReady', async () => signer.start());
   // After the last request: the final records are signed, then the sinks take what they hold.
@@ -160,8 +163,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await auditSinks?.close();
     stopPublishing?.();
   });
-  const auditKeys = new Map(deps.formerAuditKeys);
-  if (signing) auditKeys.set(signing.key.keyId, signing.key.publicKey);
   await app.register(auditProofRoutes, {
     proofs: createAuditProofs({
       ...services, ...(auditKeys.size ? { auditKeys } : {}), ...(signer ? { checkpointIntervalMs: signing!.intervalMs, signNow: signer.signNow } : {}),

@@ -18,7 +18,12 @@ export async function auditFromConfig(config: Config, deps: { logger?: ServiceLo
     throw new ConfigError(err.message);
   });
   return {
-    ...(key ? { checkpoints: { key, origin: config.instance, everyRecords: config.checkpointRecords, intervalMs: config.checkpointIntervalSeconds * 1000 } } : {}),
+    ...(key ? {
+      checkpoints: {
+        key, origin: config.instance, everyRecords: config.checkpointRecords, intervalMs: config.checkpointIntervalSeconds * 1000,
+        ...(config.auditSignerStateFile ? { stateFile: config.auditSignerStateFile } : {}),
+      },
+    } : {}),
     ...(former ? { formerAuditKeys: former } : {}),
     ...(auditSinks.length ? { auditSinks } : {}),
   };

@@ -40,6 +40,8 @@ const configSchema = z.object({
     .describe('Ed25519 private key (PKCS#8 PEM, e.g. a mounted Secret) that signs audit checkpoints; kept out of the database. Unset: no checkpoints'),
   KUBEVEND_AUDIT_PUBLIC_KEYS_FILE: z.string().min(1).optional()
     .describe('PEM public keys of earlier signing keys, so that checkpoints they signed still verify after a rotation'),
+  KUBEVEND_AUDIT_SIGNER_STATE_FILE: z.string().min(1).optional()
+    .describe('A writable file, out of the database\'s reach, where the signer keeps the last size and head it signed, so that after a restart it still refuses to sign a rewritten ledger. Unset: kept in memory only'),
   KUBEVEND_AUDIT_CHECKPOINT_RECORDS: z.coerce.number().int().min(1).default(1000)
     .describe('A checkpoint is signed once this many records were appended since the last'),
   KUBEVEND_AUDIT_CHECKPOINT_INTERVAL: durationSchema.default(10)
@@ -83,6 +85,7 @@ export type Config = {
   fingerprintKeyFile?: string;
   reaperIntervalSeconds: number;
   auditRetentionSeconds: number;
+  auditSignerStateFile?: string;
   auditSigningKeyFile?: string;
   auditPublicKeysFile?: string;
   checkpointRecords: number;
@@ -120,6 +123,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     auditRetentionSeconds: e.KUBEVEND_AUDIT_RETENTION,
     ...(e.KUBEVEND_AUDIT_SIGNING_KEY_FILE ? { auditSigningKeyFile: e.KUBEVEND_AUDIT_SIGNING_KEY_FILE } : {}),
     ...(e.KUBEVEND_AUDIT_PUBLIC_KEYS_FILE ? { auditPublicKeysFile: e.KUBEVEND_AUDIT_PUBLIC_KEYS_FILE } : {}),
+    ...(e.KUBEVEND_AUDIT_SIGNER_STATE_FILE ? { auditSignerStateFile: e.KUBEVEND_AUDIT_SIGNER_STATE_FILE } : {}),
     checkpointRecords: e.KUBEVEND_AUDIT_CHECKPOINT_RECORDS,
     checkpointIntervalSeconds: e.KUBEVEND_AUDIT_CHECKPOINT_INTERVAL,
     auditSinks: {

@@ -55,6 +55,11 @@ export function createMetrics(options: { commit?: string } = {}) {
     registry,
     telemetry,
     auditSinkDropped: (sink: string, count: number) => sinkDropped.inc({ sink }, count),
+    auditCheckpointRefused: new Gauge({
+      name: 'kubevend_audit_checkpoint_refused',
+      help: '1 while the checkpoint signer refuses to sign: the ledger does not extend what was signed (run audit:verify)',
+      registers,
+    }),
     /** Reads the live credentials, the store's health and the clusters' at each scrape from these. */
     observe: (state: ObservedState) => observeState(registers, state),
     httpRequests: new Histogram({

@@ -69,7 +69,7 @@ describe.each(engines)('signed checkpoints on $name', (engine) => {
     const old = (await signer().signNow())!;
     const next = newSigningKey();
     await appendSome(t.store, 2);
-    const fresh = (await createCheckpointSigner({ store: t.store, key: next, origin: 'test', everyRecords: 1000, intervalMs: 3_600_000 }).signNow())!;
+    const fresh = (await createCheckpointSigner({ store: t.store, key: next, origin: 'test', everyRecords: 1000, intervalMs: 3_600_000, trustedKeys: keysOf(next, key) }).signNow())!;
     expect(fresh).toMatchObject({ keyId: next.keyId, fromSize: 3, size: 5 });
     expect(await verifyCheckpoint(t.store.audit, old, keysOf(next, key))).toEqual({ ok: true, count: 5 });
     expect(await verifyCheckpoint(t.store.audit, fresh, keysOf(next, key))).toEqual({ ok: true, count: 5 });
@@ -83,6 +83,18 @@ describe.each(engines)('signed checkpoints on $name', (engine) => {
     await expect.poll(async () => JSON.parse((await t.store.checkpoints.latest()) ?? '{}').size).toBe(3);
     await running.stop();
     expect(JSON.parse((await t.store.checkpoints.latest())!)).toMatchObject({ size: 4, fromSize: 3 });
+  });
+
+  it('when signing is turned on for a ledger that already holds many records, then it is signed in bounded batches that each verify', async () => {
+    await appendSome(t.store, 25);
+    const bounded = createCheckpointSigner({ store: t.store, key, origin: 'test', everyRecords: 1000, intervalMs: 3_600_000, maxBatchRecords: 10 });
+    expect(await bounded.signNow()).toMatchObject({ fromSize: 20, size: 25 });
+    const rows = await t.database.raw('select size, from_size from audit_checkpoints order by size');
+    expect(rows.map((r) => [Number(r.from_size), Number(r.size)])).toEqual([[0, 10], [10, 20], [20, 25]]);
+    for (const r of rows) {
+      const body = (await t.database.raw(`select body from audit_checkpoints where size = ${Number(r.size)}`))[0]!.body as string;
+      expect(await verifyCheckpoint(t.store.audit, JSON.parse(body), keysOf(key))).toEqual({ ok: true, count: 25 });
+    }
   });
 
   it('when records a checkpoint covers are pruned, then it cannot be proved and a later one can', async () => {

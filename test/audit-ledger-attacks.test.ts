@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -7,6 +8,7 @@ import { publicKeyPem } from '../src/ledger/signing-key.ts';
 import { createTestIssuer, githubClaims, type TestIssuer } from './helpers/ci-issuer.ts';
 import { createNamespace, createViewerServiceAccount, deleteNamespaces } from './helpers/cluster.ts';
 import { scratchDir, startKubevend, type Kubevend } from './helpers/kubevend.ts';
+import { rewriteFrom } from './helpers/ledger-tamper.ts';
 import { newSigningKey } from './helpers/signing-key.ts';
 import { engines, freshStore } from './helpers/store.ts';
 import { grantedRecord } from './helpers/store-record.ts';
@@ -23,6 +25,8 @@ describe.each(engines)('a ledger tampered with in $name, held to a saved checkpo
   let auditor: string;
   let keysFile: string;
   const key = newSigningKey();
+  // One per database: the signer's memory of what it signed in that ledger.
+  const stateFile = () => join(scratch.dir, `signer-${createHash('sha256').update(t.database.url).digest('hex').slice(0, 12)}.json`);
 
   beforeAll(async () => {
     scratch = await scratchDir();
@@ -38,7 +42,7 @@ describe.each(engines)('a ledger tampered with in $name, held to a saved checkpo
     clusters: [{ name: 'local', kubeconfig: inject('kubeconfig') }],
     pipelines: [],
     operators: [{ name: 'auditors', issuer: 'sso', match: { groups: 'audit' }, role: 'auditor' }],
-  }, { store: t.store, audit: { checkpoints: { key, origin: 'attacks', everyRecords: 4, intervalMs: 3_600_000 } } });
+  }, { store: t.store, audit: { checkpoints: { key, origin: 'attacks', everyRecords: 4, intervalMs: 3_600_000, stateFile: stateFile() } } });
 
   async function withCheckpointAt4(kv: Kubevend) {
     for (let i = 0; i < 4; i++) await t.store.audit.append(grantedRecord());
@@ -68,6 +72,27 @@ describe.each(engines)('a ledger tampered with in $name, held to a saved checkpo
       expect(await verifyOverApi(kv, cp1)).toMatchObject({ ok: false, problem: 'below_anchor' });
       expect((await kv.app.inject({ method: 'GET', url: '/v1/audit/verify', headers: { authorization: `Bearer ${auditor}` } })).json()).toMatchObject({ ok: false, problem: 'below_anchor' });
       expect(await verifyByCommand(cp1)).toMatchObject({ code: 1, out: expect.stringContaining('below_anchor') });
+    } finally {
+      await kv.close();
+    }
+  });
+
+  it('when the signed history is rewritten and the checkpoints deleted, then no second head is signed for the same records, even after a restart', async () => {
+    let kv = await start();
+    const cp1 = await withCheckpointAt4(kv);
+    await rewriteFrom(t.store, t.database, 2);
+    await t.database.raw('delete from audit_checkpoints');
+    for (let i = 0; i < 4; i++) await t.store.audit.append(grantedRecord());
+    await expect.poll(() => kv.logs.some((l) => l.includes('audit checkpoint not signed'))).toBe(true);
+    await kv.close();
+    kv = await start();
+    try {
+      for (let i = 0; i < 4; i++) await t.store.audit.append(grantedRecord());
+      await expect.poll(() => kv.logs.some((l) => l.includes('audit checkpoint not signed'))).toBe(true);
+      // Nothing signed over the forged records: no checkpoint at all, and none that starts below the first.
+      const signed = await t.database.raw('select size, from_size, body from audit_checkpoints');
+      expect(signed.filter((row) => Number(row.from_size) < cp1.size)).toEqual([]);
+      expect((await kv.app.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/^kubevend_audit_checkpoint_refused 1$/m);
     } finally {
       await kv.close();
     }

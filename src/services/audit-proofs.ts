@@ -10,6 +10,9 @@ import type { AuditRecord, Store } from '../store/ports.ts';
 import type { CallerIdentity } from './authenticate.ts';
 import { parseCheckpoint } from './audit-checkpoints.ts';
 
+const maxBatchReads = 2;
+const keptBatches = 4;
+
 export interface AuditProofDeps {
   policy: PolicySource;
   store: Store;
@@ -30,6 +33,29 @@ export interface AuditProofDeps {
  */
 export function createAuditProofs({ policy, store, fingerprintKey, auditKeys, checkpointIntervalMs = 10_000, signNow }: AuditProofDeps) {
   const receiptSecret = createSecretKey(fingerprintKey);
+  // A batch's hashes are read once and kept for the few batches asked for last: receipts come in
+  // soon after their issuances, so they are mostly for the newest checkpoints.
+  const batches = new Map<number, Promise<string[]>>();
+  let reading = 0;
+  async function batchOf(checkpoint: Checkpoint): Promise<string[]> {
+    const kept = batches.get(checkpoint.size);
+    if (kept) return kept;
+    // Reading a batch is the costly part of a receipt: a few at once, and a refusal for the rest
+    // rather than a server that stalls.
+    if (reading >= maxBatchReads) throw new Problem('overloaded', 'too many receipts are being computed; retry shortly', { retryAfter: 1 });
+    reading += 1;
+    const read = store.audit.links(checkpoint.fromSize, checkpoint.size).then((links) => links.map((l) => l.hash));
+    batches.set(checkpoint.size, read);
+    if (batches.size > keptBatches) batches.delete(batches.keys().next().value!);
+    try {
+      return await read;
+    } catch (err) {
+      batches.delete(checkpoint.size);
+      throw err;
+    } finally {
+      reading -= 1;
+    }
+  }
   return {
     async latest(): Promise<Checkpoint> {
       const body = auditKeys && (await store.checkpoints.latest());
@@ -56,8 +82,7 @@ export function createAuditProofs({ policy, store, fingerprintKey, auditKeys, ch
         throw new Problem('receipt_pending', `record ${id} is not in a signed checkpoint yet`, { retryAfter: Math.ceil(checkpointIntervalMs / 1000) });
       }
       const checkpoint = parseCheckpoint(body);
-      const links = await store.audit.links(checkpoint.fromSize, checkpoint.size);
-      return makeReceipt(record, view(record), checkpoint, links.map((l) => l.hash));
+      return makeReceipt(record, view(record), checkpoint, await batchOf(checkpoint));
     },
   };
 }
