@@ -260,7 +260,7 @@ async function callersDir(dir) {
 		mode: 448
 	});
 	const found = await stat(dir);
-	if (!(found.uid === 0 || myUid() === void 0 || found.uid === myUid()) || (found.mode & 18) !== 0 && (found.mode & 512) === 0) throw new CliError("failed", `${dir} belongs to another user or others may replace files in it; nothing was written`);
+	if (!(found.uid === 0 || myUid() === void 0 || found.uid === myUid()) || (found.mode & 18) !== 0 && (found.mode & 512) === 0) throw new CliError("failed", `${dir} belongs to another user or others may replace files in it; nothing was written: name a --file in a folder of your own, or none for the job's private folder`);
 	return dir;
 }
 /** Opens a new file that no one made before and that is no symlink: mode 0600, whatever the umask. */
@@ -891,6 +891,7 @@ async function loginCommand(args, ctx) {
 	const issuer = values.issuer ?? ctx.env.KUBEVEND_OIDC_ISSUER;
 	const clientId = values["client-id"] ?? ctx.env.KUBEVEND_OIDC_CLIENT_ID;
 	if (!issuer || !clientId) throw new CliError("usage", "name the OIDC provider with --issuer and --client-id (or KUBEVEND_OIDC_ISSUER, KUBEVEND_OIDC_CLIENT_ID)");
+	const dir = await privateDir(cacheDirOf(values, ctx.env));
 	const provider = await discover(issuer);
 	if (!provider.device_authorization_endpoint) throw new CliError("usage", `${issuer} offers no device authorization endpoint`);
 	const start = await form(provider.device_authorization_endpoint, {
@@ -911,7 +912,7 @@ async function loginCommand(args, ctx) {
 			client_id: clientId
 		});
 		if (answer.ok) {
-			await saveLogin(cacheDirOf(values, ctx.env), {
+			await saveLogin(dir, {
 				issuer,
 				clientId,
 				...tokensOf(answer.body)

@@ -95,6 +95,15 @@ describe('the kubevend command under attack', () => {
       expect(await readdir(dir)).toEqual([]);
     });
 
+    it('when another user made the operator\'s login folder first, then login stops before the sign-in starts', async () => {
+      const cache = await planted('login');
+      const run = await runCli(served.cli, ['login', '--issuer', 'https://idp.example', '--client-id', 'kubevend', '--token-cache-dir', cache]);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(/is not a folder only this user can use/);
+      expect(run.stderr).not.toMatch(/to sign in, open/);
+      expect(await readdir(cache)).toEqual([]);
+    });
+
     it('when another user planted the job folder as a symlink to theirs, then nothing is written through it', async () => {
       const theirs = await planted('theirs');
       await asAttacker(['ln', '-s', theirs, join(shared, 'kubevend-job-777')]);

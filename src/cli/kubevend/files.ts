@@ -30,7 +30,7 @@ export async function callersDir(dir: string): Promise<string> {
   const found = await stat(dir);
   const owner = found.uid === 0 || myUid() === undefined || found.uid === myUid();
   if (!owner || ((found.mode & 0o022) !== 0 && (found.mode & 0o1000) === 0)) {
-    throw new CliError('failed', `${dir} belongs to another user or others may replace files in it; nothing was written`);
+    throw new CliError('failed', `${dir} belongs to another user or others may replace files in it; nothing was written: name a --file in a folder of your own, or none for the job's private folder`);
   }
   return dir;
 }

@@ -47,6 +47,8 @@ export async function loginCommand(args: string[], ctx: CommandContext): Promise
   const issuer = values.issuer ?? ctx.env.KUBEVEND_OIDC_ISSUER;
   const clientId = values['client-id'] ?? ctx.env.KUBEVEND_OIDC_CLIENT_ID;
   if (!issuer || !clientId) throw new CliError('usage', 'name the OIDC provider with --issuer and --client-id (or KUBEVEND_OIDC_ISSUER, KUBEVEND_OIDC_CLIENT_ID)');
+  // Settled before the operator is asked to approve: a folder that cannot hold the login stops here.
+  const dir = await privateDir(cacheDirOf(values, ctx.env));
   const provider = await discover(issuer);
   if (!provider.device_authorization_endpoint) throw new CliError('usage', `${issuer} offers no device authorization endpoint`);
   const start = await form(provider.device_authorization_endpoint, { client_id: clientId, scope: values.scope ?? 'openid offline_access' });
@@ -60,7 +62,7 @@ export async function loginCommand(args: string[], ctx: CommandContext): Promise
     await sleep(interval);
     const answer = await form(provider.token_endpoint, { grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: device_code!, client_id: clientId });
     if (answer.ok) {
-      await saveLogin(cacheDirOf(values, ctx.env), { issuer, clientId, ...tokensOf(answer.body) });
+      await saveLogin(dir, { issuer, clientId, ...tokensOf(answer.body) });
       ctx.say(`signed in as ${claimsOf(String(answer.body.id_token)).sub} at ${issuer}`);
       return;
     }
