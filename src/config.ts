@@ -52,7 +52,10 @@ const configSchema = z.object({
   KUBEVEND_AUDIT_SINK_FILE_MODE: z.enum(sinkModes).default('best-effort').describe('fail-closed: no credential unless its record is written to the file'),
   KUBEVEND_AUDIT_SINK_FILE_MAX_BYTES: z.coerce.number().int().min(1024).default(100 * 1024 * 1024).describe('The file is rotated (.1, .2, ...) when it would pass this size'),
   KUBEVEND_AUDIT_SINK_FILE_KEEP: z.coerce.number().int().min(0).max(100).default(5).describe('Rotated files kept'),
-  KUBEVEND_AUDIT_SINK_URL: z.url({ protocol: /^https?$/ }).optional().describe('Every audit record also POSTed, in NDJSON batches, to this endpoint (retried while it is down)'),
+  KUBEVEND_AUDIT_SINK_URL: z.url({ protocol: /^https?$/ })
+    // A password in the URL would travel in every error and log line that names the URL.
+    .refine((url) => !new URL(url).username && !new URL(url).password, 'must not carry a user or password: put the endpoint\'s token in KUBEVEND_AUDIT_SINK_TOKEN_FILE')
+    .optional().describe('Every audit record also POSTed, in NDJSON batches, to this endpoint (retried while it is down); no user or password in it'),
   KUBEVEND_AUDIT_SINK_URL_MODE: z.enum(sinkModes).default('best-effort').describe('fail-closed: no credential unless the endpoint took its record'),
   KUBEVEND_AUDIT_SINK_TOKEN_FILE: z.string().min(1).optional().describe('Bearer token for the endpoint, read from this file; never logged'),
   KUBEVEND_AUDIT_SINK_BUFFER: z.coerce.number().int().min(1).default(10_000).describe('Records a sink holds while it is slow or down; past it, records are dropped and counted (kubevend_audit_sink_dropped_records_total)'),

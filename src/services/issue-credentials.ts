@@ -164,7 +164,8 @@ export function createCredentialService(deps: CredentialServiceDeps) {
           await store.audit.append({
             kind: 'revocation', outcome: 'granted', requestId: context.requestId, pipeline: record.pipeline, cluster: record.cluster,
             namespace: record.namespace, issuanceId: record.issuanceId, objects: record.objects,
-            reasonCode: problem.code, reason: `withdrawn before it was handed out: ${problem.message}`,
+            // A fixed reason: the ledger is read by others than the job, and a sink's error is nobody's business there.
+            reasonCode: problem.code, reason: 'withdrawn before it was handed out: a fail-closed audit sink did not take its record',
           });
         } catch (recordErr) {
           deps.logger?.error({ err: (recordErr as Error).message, issuanceId: record.issuanceId }, 'a withheld issuance could not be marked revoked; the reaper expires it');

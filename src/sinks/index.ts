@@ -1,7 +1,7 @@
 import { Problem } from '../errors.ts';
 import type { Checkpoint } from '../ledger/checkpoint.ts';
 import type { AuditRecord } from '../store/ports.ts';
-import type { SinkQueue } from './queue.ts';
+import { SinkFailure, type SinkQueue } from './queue.ts';
 
 /** One JSON line per record: the record as the API shows it, under a type a SIEM can route on. */
 export const recordLine = (record: AuditRecord) => `${JSON.stringify({ type: 'kubevend.audit.record', record })}\n`;
@@ -32,7 +32,8 @@ export function createAuditSinks(sinks: SinkQueue[]) {
       if (!failClosed) return;
       for (const record of records) {
         const err = await deliveries.get(record);
-        if (err) throw new Problem('audit_sink_unavailable', `${err.message}; nothing was handed out`, { retryAfter: 5 });
+        // The sink's name and a fixed reason (SinkFailure): the caller never sees what the transport said.
+        if (err) throw new Problem('audit_sink_unavailable', `${err instanceof SinkFailure ? err.message : 'an audit sink failed'}; nothing was handed out`, { retryAfter: 5 });
       }
     },
     close: () => Promise.all(sinks.map((s) => s.close())),

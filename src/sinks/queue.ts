@@ -2,8 +2,15 @@ import type { ServiceLogger } from '../services/ports.ts';
 
 export type SinkMode = 'fail-closed' | 'best-effort';
 
-/** A fail-closed sink that did not take a line: the caller must not hand out what it records. */
+/**
+ * A fail-closed sink that did not take a line: the caller must not hand out what it records. Its
+ * message names the sink and a fixed reason only: what the transport said (a URL, a path, an
+ * address) stays in this process's log, redacted.
+ */
 export class SinkFailure extends Error {}
+
+/** A transport's error text for the log: no user or password of any URL in it. */
+export const redacted = (text: string) => text.replace(/\/\/[^/\s@]*@/g, '//***@');
 
 export interface SinkQueueOptions {
   name: string;
@@ -39,7 +46,7 @@ export function createSinkQueue(options: SinkQueueOptions) {
   let sending = false;
   let retry: NodeJS.Timeout | undefined;
   let backoff = firstBackoff;
-  let down: string | undefined;
+  let down = false;
   let closed = false;
   const drop = (count: number) => count > 0 && options.onDropped?.(name, count);
   const failure = (why: string) => new SinkFailure(`audit sink ${name} ${why}`);
@@ -52,14 +59,13 @@ export function createSinkQueue(options: SinkQueueOptions) {
       entries.splice(0, batch.length);
       for (const e of batch) e.settle?.resolve();
       if (down) logger?.info({ sink: name }, 'audit sink taking records again');
-      [down, backoff, sending] = [undefined, firstBackoff, false];
+      [down, backoff, sending] = [false, firstBackoff, false];
       kick();
     }, (err: unknown) => {
-      const message = (err as Error).message;
-      if (!down) logger?.warn({ sink: name, err: message, buffered: entries.length }, 'audit sink failed; its records are kept and sent again');
-      down = message;
+      if (!down) logger?.warn({ sink: name, err: redacted(String((err as Error).message)), buffered: entries.length }, 'audit sink failed; its records are kept and sent again');
+      down = true;
       // Nobody waits on a sink that is down: each caller is refused now, the lines stay.
-      for (const e of entries) e.settle?.reject(failure(`is down: ${message}`));
+      for (const e of entries) e.settle?.reject(failure('is down'));
       for (const e of entries) delete e.settle;
       sending = false;
       if (closed) return;
@@ -84,7 +90,7 @@ export function createSinkQueue(options: SinkQueueOptions) {
       if (mode === 'best-effort' || down) {
         entries.push({ line });
         kick();
-        return down && mode === 'fail-closed' ? Promise.reject(failure(`is down: ${down}`)) : Promise.resolve();
+        return down && mode === 'fail-closed' ? Promise.reject(failure('is down')) : Promise.resolve();
       }
       const written = new Promise<void>((resolve, reject) => entries.push({ line, settle: { resolve, reject } }));
       kick();
