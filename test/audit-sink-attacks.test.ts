@@ -5,7 +5,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { createTestIssuer } from './helpers/ci-issuer.ts';
-import { startServedKubevend, type ServedKubevend } from './helpers/served.ts';
+import { scrape, startServedKubevend, type ServedKubevend } from './helpers/served.ts';
 import { startServer } from './helpers/server-process.ts';
 
 const vend = async (kv: ServedKubevend) =>
@@ -46,9 +46,29 @@ describe('audit sinks that fail, on the real server', () => {
       db.close();
       expect(reasons.length).toBe(1);
       expect(reasons[0]!.reason).not.toMatch(/no-such-folder|ENOENT/);
+      expect(kv.server.stdout()).toContain('audit sink failed');
     } finally {
       await kv.close();
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.each(['best-effort', 'fail-closed'] as const)('when standard output is closed under a %s stdout sink, then the server lives on and the sink\'s failure is its own', async (mode) => {
+    const kv = await startServedKubevend('sink-stdout', { env: { KUBEVEND_AUDIT_SINK_STDOUT: mode, KUBEVEND_AUDIT_SINK_BUFFER: '2' } });
+    try {
+      kv.server.closeStdout();
+      const answers: number[] = [];
+      for (let i = 0; i < 4; i++) answers.push((await vend(kv)).status);
+      if (mode === 'best-effort') {
+        expect(answers).toEqual([201, 201, 201, 201]);
+        expect((await scrape(kv.url)).get('kubevend_audit_sink_dropped_records_total{sink="stdout"}')).toBeGreaterThan(0);
+      } else {
+        expect(answers.at(-1)).toBe(503);
+      }
+      expect((await fetch(`${kv.url}/healthz`)).status).toBe(200);
+      expect(kv.server.stderr()).not.toContain('second error');
+    } finally {
+      await kv.close();
     }
   });
 });

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it, inject } from 'vitest';
 import { fileSink } from '../src/sinks/file.ts';
 import { httpSink } from '../src/sinks/http.ts';
@@ -148,7 +149,7 @@ describe('audit sinks', () => {
 
   it('when the stdout sink writes, then each record is one whole JSON line', async () => {
     const written: string[] = [];
-    const sink = createSinkQueue({ name: 'stdout', mode: 'fail-closed', maxBuffer: 10, batchSize: 10, send: stdoutSink((text) => written.push(text) > 0) });
+    const sink = createSinkQueue({ name: 'stdout', mode: 'fail-closed', maxBuffer: 10, batchSize: 10, send: stdoutSink(new Writable({ write: (chunk, _encoding, done) => (written.push(String(chunk)), done()) })) });
     await Promise.all([sink.push('{"a":1}\n'), sink.push('{"b":2}\n')]);
     expect(written.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l))).toEqual([{ a: 1 }, { b: 2 }]);
   });

@@ -6,7 +6,7 @@ import { stringify } from 'yaml';
 import { createTestIssuer, githubClaims } from './ci-issuer.ts';
 import { createNamespace, createViewerServiceAccount, deleteNamespaces } from './cluster.ts';
 import { scratchDir } from './kubevend.ts';
-import { startServer } from './server-process.ts';
+import { startServer, type ServerProcess } from './server-process.ts';
 import { engines, type FreshDatabase } from './store.ts';
 
 export interface ServedKubevend {
@@ -20,6 +20,8 @@ export interface ServedKubevend {
   strangerToken: () => Promise<string>;
   namespace: string;
   dir: string;
+  /** The first replica's process. */
+  server: ServerProcess;
   close: () => Promise<void>;
 }
 
@@ -58,6 +60,7 @@ export async function startServedKubevend(
     urls,
     namespace,
     dir: scratch.dir,
+    server: servers[0]!,
     ciToken: () => ci.mint(githubClaims('acme/web')),
     strangerToken: () => ci.mint(githubClaims('acme/stranger')),
     async close() {

@@ -14,6 +14,8 @@ export interface ServerProcess {
   kill: () => void;
   /** SIGKILL: the process ends at once, finishing nothing. */
   crash: () => void;
+  /** Closes the reading end of its standard output, as a `| head -c N` that has had enough does. */
+  closeStdout: () => void;
 }
 
 let databases = 0;
@@ -50,5 +52,6 @@ export function startServer(env: Record<string, string>, options: { entry?: stri
     },
     kill: () => child.kill('SIGTERM'),
     crash: () => child.kill('SIGKILL'),
+    closeStdout: () => child.stdout.destroy(),
   };
 }
