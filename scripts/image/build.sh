@@ -20,8 +20,12 @@ if [ -f "$bundle" ]; then
   echo "cafile=$bundle" > "$npmrc"
   mounts=(--volume "$bundle:$bundle:ro" --volume "$npmrc:/usr/local/etc/npmrc:ro")
 fi
+# The image this build replaces: removed after it, as vfs storage keeps every layer as a full copy.
+previous=$(podman_ image inspect --format '{{.Id}}' "$KUBEVEND_IMAGE" 2>/dev/null || true)
 start=$(date +%s)
 echo ">> building $KUBEVEND_IMAGE from the Dockerfile" >&2
 buildah_ build --pull=never --layers=false "${mounts[@]}" -f "$root/Dockerfile" -t "$KUBEVEND_IMAGE" "$root" >&2
+current=$(podman_ image inspect --format '{{.Id}}' "$KUBEVEND_IMAGE")
+if [ -n "$previous" ] && [ "$previous" != "$current" ]; then podman_ rmi "$previous" >/dev/null 2>&1 || true; fi
 echo ">> built $KUBEVEND_IMAGE in $(( $(date +%s) - start ))s" >&2
 echo "$KUBEVEND_IMAGE"
