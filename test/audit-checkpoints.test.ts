@@ -97,6 +97,18 @@ describe.each(engines)('signed checkpoints on $name', (engine) => {
     }
   });
 
+  it('when records are pruned past the last checkpoint, then the signer does not start a batch at the unsigned anchor', async () => {
+    const old = (day: number) => t.store.audit.append(grantedRecord({ time: new Date(Date.UTC(2025, 0, day)) }));
+    await old(1);
+    await signer().signNow();
+    await old(2);
+    await old(3);
+    await appendSome(t.store, 2);
+    expect(await t.store.audit.prune(new Date(Date.UTC(2025, 0, 6)))).toBe(3);
+    expect(await signer().signNow()).toBeUndefined();
+    expect(JSON.parse((await t.store.checkpoints.latest())!)).toMatchObject({ size: 1 });
+  });
+
   it('when records a checkpoint covers are pruned, then it cannot be proved and a later one can', async () => {
     const old = (day: number) => t.store.audit.append(grantedRecord({ time: new Date(Date.UTC(2025, 0, day)) }));
     await old(1);

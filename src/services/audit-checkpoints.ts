@@ -74,9 +74,14 @@ export function createCheckpointSigner(deps: CheckpointSignerDeps) {
       return undefined;
     }
     if (head.size === 0) return undefined;
+    // The prune anchor is the database's word: past what was signed, nothing signed backs it, and a
+    // batch started there would vouch for whatever chain was hung from it.
+    if (base && base.size < head.anchorId) {
+      throw new Error(`records ${base.size + 1} to ${head.anchorId} were pruned before they were signed; not signing (run audit:verify)`);
+    }
     if (own && own !== base && own.size > head.anchorId) await passesThrough(own);
-    // After a prune past the last checkpoint, the batches start at what is left; they only ever go forward.
-    let from: { size: number; headHash?: string } = base && base.size >= head.anchorId ? base : { size: head.anchorId };
+    // The first signing of a ledger starts at what is left of it; after that, batches only go forward.
+    let from: { size: number; headHash?: string } = base ?? { size: head.anchorId };
     let signed: Checkpoint | undefined;
     appended = 0;
     // In batches of at most `maxBatch` records, so that a ledger signed for the first time costs
