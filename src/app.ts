@@ -133,7 +133,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(authenticationPlugin, { authenticator, tally, limit: createAuthFailureLimit(deps.authFailures) });
   await app.register(openapiPlugin);
   // Clusters are checked once before the server listens, then in the background until it closes.
-  const readiness = createReadiness(deps);
+  // Whether the checkpoint signer refused its last signing: the ledger no longer extends what it signed.
+  let signingRefused = false;
+  const readiness = createReadiness({ ...deps, ...(deps.checkpoints ? { auditSigning: () => !signingRefused } : {}) });
   metrics.observe({ store: deps.store, clusters: readiness.clusterStates });
   app.addHook('onReady', () => readiness.start());
   app.addHook('onClose', async () => readiness.stop());
@@ -154,7 +156,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (signing) auditKeys.set(signing.key.keyId, signing.key.publicKey);
   const signer = signing && createCheckpointSigner({
     ...signing, store: deps.store, ...(deps.logger ? { logger: deps.logger } : {}), ...(auditSinks ? { onSigned: auditSinks.checkpoint } : {}),
-    trustedKeys: auditKeys, onRefused: (refused) => metrics.auditCheckpointRefused.set(refused ? 1 : 0),
+    trustedKeys: auditKeys,
+    onRefused: (refused) => {
+      signingRefused = refused;
+      metrics.auditCheckpointRefused.set(refused ? 1 : 0);
+    },
   });
   if (signer) app.addHook('onReady', async () => signer.start());
   // After the last request: the final records are signed, then the sinks take what they hold.

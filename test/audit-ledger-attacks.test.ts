@@ -93,6 +93,7 @@ describe.each(engines)('a ledger tampered with in $name, held to a saved checkpo
       const signed = await t.database.raw('select size, from_size, body from audit_checkpoints');
       expect(signed.filter((row) => Number(row.from_size) < cp1.size)).toEqual([]);
       expect((await kv.app.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/^kubevend_audit_checkpoint_refused 1$/m);
+      expect((await kv.app.inject({ method: 'GET', url: '/readyz' })).json()).toMatchObject({ status: 'degraded', checks: { auditSigning: { ok: false } } });
     } finally {
       await kv.close();
     }

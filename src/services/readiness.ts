@@ -13,6 +13,8 @@ export interface Readiness {
   policy: { version: string; loadedAt: Date; reloadError?: { message: string; at: Date } };
   store: Check;
   clusters: Record<string, Check>;
+  /** With checkpoints signed: whether the signer signs (it refuses a ledger that does not extend what it signed). */
+  auditSigning?: Check;
 }
 
 export interface ReadinessTimings {
@@ -31,7 +33,10 @@ export interface ReadinessTimings {
  * are checked in the background, and the answer gives what each last said. The store is asked on
  * each answer, and waited on for a second at most, so that a probe's timeout of 2 s always holds.
  */
-export function createReadiness({ policy, store, kube }: { policy: PolicySource; store: Store; kube: KubeGateway }, timings: ReadinessTimings = {}) {
+export function createReadiness(
+  { policy, store, kube, auditSigning }: { policy: PolicySource; store: Store; kube: KubeGateway; auditSigning?: () => boolean },
+  timings: ReadinessTimings = {},
+) {
   const { clusterIntervalMs = 5000, clusterTimeoutMs = 2000, storeTimeoutMs = 1000 } = timings;
   const clusters = new Map<string, Check>();
   // A hung API server's call is not abandoned but left to the gateway's own deadline; until then
@@ -88,11 +93,15 @@ export function createReadiness({ policy, store, kube }: { policy: PolicySource;
       const clusterChecks = Object.fromEntries(policy.current().clusters.map((c) => [c.name, clusters.get(c.name) ?? { ok: false, detail: 'not checked yet' }]));
       const { version, loadedAt, reloadError } = policy.status();
       const allClusters = Object.values(clusterChecks).every((c) => c.ok);
+      // A signer that refuses is degraded, not unavailable: credentials are still recorded in the
+      // chain, but no checkpoint vouches for them until someone looks (audit:verify).
+      const signing: Check | undefined = auditSigning && (auditSigning() ? { ok: true } : { ok: false, detail: 'the ledger does not extend what was signed; no checkpoint is signed (run audit:verify)' });
       return {
-        status: !storeCheck.ok ? 'unavailable' : allClusters ? 'ok' : 'degraded',
+        status: !storeCheck.ok ? 'unavailable' : allClusters && signing?.ok !== false ? 'ok' : 'degraded',
         policy: { version, loadedAt, ...(reloadError ? { reloadError } : {}) },
         store: storeCheck,
         clusters: clusterChecks,
+        ...(signing ? { auditSigning: signing } : {}),
       };
     },
   };

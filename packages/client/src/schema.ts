@@ -664,7 +664,7 @@ export interface components {
         };
         Readiness: {
             /**
-             * @description unavailable (503): the store does not answer, nothing can be issued; degraded: some clusters do not answer
+             * @description unavailable (503): the store does not answer, nothing can be issued; degraded: some clusters do not answer, or the checkpoint signer refuses
              * @enum {string}
              */
             status: "ok" | "degraded" | "unavailable";
@@ -691,6 +691,11 @@ export interface components {
                         ok: boolean;
                         detail?: string;
                     };
+                };
+                /** @description With signed checkpoints: not ok while the signer refuses a ledger that does not extend what it signed */
+                auditSigning?: {
+                    ok: boolean;
+                    detail?: string;
                 };
             };
         };

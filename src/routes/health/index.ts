@@ -7,7 +7,7 @@ const check = z.object({ ok: z.boolean(), detail: z.string().optional() });
 
 const readinessSchema = z.object({
   status: z.enum(['ok', 'degraded', 'unavailable'])
-    .describe('unavailable (503): the store does not answer, nothing can be issued; degraded: some clusters do not answer'),
+    .describe('unavailable (503): the store does not answer, nothing can be issued; degraded: some clusters do not answer, or the checkpoint signer refuses'),
   checks: z.object({
     policy: z.object({
       version: z.string().describe('sha256 prefix of the policy text in force'),
@@ -17,6 +17,7 @@ const readinessSchema = z.object({
     }),
     store: check,
     clusters: z.record(z.string(), check).describe('Each cluster\'s API server version, or why it does not answer'),
+    auditSigning: check.optional().describe('With signed checkpoints: not ok while the signer refuses a ledger that does not extend what it signed'),
   }),
 }).meta({ id: 'Readiness' });
 
@@ -38,6 +39,6 @@ export const healthRoutes: FastifyPluginAsyncZod<{ readiness: ReadinessService }
     const iso = (d: Date) => d.toISOString();
     const policy = { version: r.policy.version, loadedAt: iso(r.policy.loadedAt),
       ...(r.policy.reloadError ? { reloadError: { message: r.policy.reloadError.message, at: iso(r.policy.reloadError.at) } } : {}) };
-    return reply.code(r.status === 'unavailable' ? 503 : 200).send({ status: r.status, checks: { policy, store: r.store, clusters: r.clusters } });
+    return reply.code(r.status === 'unavailable' ? 503 : 200).send({ status: r.status, checks: { policy, store: r.store, clusters: r.clusters, ...(r.auditSigning ? { auditSigning: r.auditSigning } : {}) } });
   });
 };
