@@ -46,7 +46,7 @@ pod_start_line() {
 mint() { "$node24" "$scripts/demo/mint-ci-token.ts" "$work/ci.pem" "$issuer" "$claims"; }
 
 cleanup() {
-  [ -n "${load_pid:-}" ] && kill "$load_pid" 2>/dev/null || true
+  for pid in ${load_pid:-}; do kill "$pid" 2>/dev/null || true; done
   [ -n "${watchdog:-}" ] && kill "$watchdog" 2>/dev/null || true
   podman_ rm -f -t 2 "$container" >/dev/null 2>&1 || true
   podman_ volume rm -f "$volume" >/dev/null 2>&1 || true
@@ -178,12 +178,16 @@ record "CI job: kubeconfig through the Service (server $(sed -n 's/^ *server: */
 issuances() { curl -fsS -H "Authorization: Bearer $(mint)" "$1/v1/issuances" | grep -o '"id":"[0-9a-z]*"' | sort -u | wc -l; }
 before=$(issuances "$svc")
 
-steady() { # BASE_URL OUTPUT: steady requests in the background until killed
-  "$node24" "$scripts/e2e/steady.ts" "$1" "$work/ci.pem" "$issuer" "$claims" --rate 10 --seconds "$limit" > "$2" 2>&1 &
-  load_pid=$!
+steady() { # BASE_URL OUTPUT [--keep-alive]: steady requests in the background until stop_steady
+  "$node24" "$scripts/e2e/steady.ts" "$1" "$work/ci.pem" "$issuer" "$claims" --rate 10 --seconds "$limit" "${@:3}" > "$2" 2>&1 &
+  load_pid="${load_pid:-} $!"
   sleep 3
 }
-stop_steady() { kill "$load_pid" 2>/dev/null || true; wait "$load_pid" 2>/dev/null || true; load_pid=; }
+stop_steady() {
+  local pid
+  for pid in $load_pid; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+  load_pid=
+}
 
 say "6. helm upgrade (SQLite: Recreate, one process per database file)"
 steady "$svc" "$work/steady-sqlite.json"
@@ -209,7 +213,9 @@ helm install kubevend "$root/helm/kubevend" -n kubevend-pg --create-namespace -f
   || { kubectl -n kubevend-pg describe pods | tail -n 30 >&2; fail "helm install (PostgreSQL)"; }
 record "helm install (PostgreSQL, 2 replicas): Ready in $(( $(date +%s) - s ))s; $(pod_start_line kubevend-pg)"
 svc="http://$(kubectl -n kubevend-pg get service kubevend -o jsonpath='{.spec.clusterIP}:{.spec.ports[0].port}')"
+# Jobs that each open a connection, and one client that keeps its connections alive.
 steady "$svc" "$work/steady-postgres.json"
+steady "$svc" "$work/steady-postgres-keepalive.json" --keep-alive
 s=$(date +%s)
 helm upgrade kubevend "$root/helm/kubevend" -n kubevend-pg -f "$work/postgres.json" --set replicaCount=2 --set config.logLevel=debug --wait --timeout 5m >/dev/null \
   || fail "helm upgrade (PostgreSQL)"
@@ -220,9 +226,11 @@ kubectl -n kubevend-pg rollout status deployment/kubevend --timeout 5m >/dev/nul
 # The last old pod leaves the endpoints during its preStop delay: keep the load on past it.
 sleep 15
 stop_steady
-result=$(cat "$work/steady-postgres.json")
-record "helm upgrade ${upgrade_s}s + rollout restart $(( $(date +%s) - s ))s (PostgreSQL, 2 replicas) under steady requests: $result"
-echo "$result" | grep -q '"failed":0,' || fail "requests were lost during the upgrade or the restart"
+record "helm upgrade ${upgrade_s}s + rollout restart $(( $(date +%s) - s ))s (PostgreSQL, 2 replicas) under steady requests"
+for run in steady-postgres steady-postgres-keepalive; do
+  record "  $run: $(cat "$work/$run.json")"
+  grep -q '"failed":0,' "$work/$run.json" || fail "requests were lost during the upgrade or the restart ($run)"
+done
 helm uninstall kubevend -n kubevend-pg --wait --timeout 2m >/dev/null
 
 say "done in $(( $(date +%s) - t0 ))s"

@@ -2,7 +2,7 @@
 // tick one GET /readyz and, every fourth tick, one issuance (POST /v1/credentials) with a fresh CI
 // token, each on a new connection, as CI jobs arrive. Runs until SIGTERM or --seconds, then prints
 // one JSON line: counts, the seconds between the first and the last failure, and the first failures.
-//   node scripts/e2e/steady.ts BASE_URL KEY.pem ISSUER CLAIMS_JSON [--rate N] [--seconds N]
+//   node scripts/e2e/steady.ts BASE_URL KEY.pem ISSUER CLAIMS_JSON [--rate N] [--seconds N] [--keep-alive]
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -22,9 +22,9 @@ const rate = option('--rate', 10);
 const seconds = option('--seconds', 600);
 const key = await importPKCS8(await readFile(keyFile, 'utf8'), 'RS256');
 const claims = JSON.parse(claimsJson) as Record<string, unknown>;
-// A new connection for each request: a request is lost only if the Service sends it to a pod that
-// no longer accepts, not because a kept-alive socket was closed under it.
-const dispatcher = new Agent({ pipelining: 0, connectTimeout: 5_000 });
+// A new connection for each request (pipelining 0: no keep-alive), as CI jobs arrive; --keep-alive
+// reuses connections instead, as one long-lived client would.
+const dispatcher = new Agent({ pipelining: rest.includes('--keep-alive') ? 1 : 0, connectTimeout: 5_000 });
 
 async function ciToken(): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
