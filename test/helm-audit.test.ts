@@ -19,6 +19,7 @@ describe('the chart\'s audit settings', () => {
       'audit.sinks.url=https://siem.example/ingest', 'audit.sinks.urlMode=fail-closed', 'audit.sinks.urlTokenSecret=siem-token', 'audit.sinks.stdout=best-effort');
     expect(env).toMatchObject({
       KUBEVEND_AUDIT_SIGNING_KEY_FILE: '/etc/kubevend/audit-signing-key/signing-key.pem',
+      KUBEVEND_AUDIT_SIGNER_STATE_FILE: '/var/lib/kubevend/checkpoint-signer.json',
       KUBEVEND_AUDIT_PUBLIC_KEYS_FILE: '/etc/kubevend/audit-public-keys/public-keys.pem',
       KUBEVEND_AUDIT_SINK_URL: 'https://siem.example/ingest', KUBEVEND_AUDIT_SINK_URL_MODE: 'fail-closed',
       KUBEVEND_AUDIT_SINK_TOKEN_FILE: '/etc/kubevend/audit-sink-token/token', KUBEVEND_AUDIT_SINK_STDOUT: 'best-effort',
@@ -27,7 +28,7 @@ describe('the chart\'s audit settings', () => {
       .toEqual([['audit-public-keys', 'ledger-old-keys'], ['audit-signing-key', 'ledger-key'], ['audit-sink-token', 'siem-token']]);
     expect(pod.containers[0]!.volumeMounts.filter((m) => m.name.startsWith('audit-')).length).toBe(3);
     const config = loadConfig({ ...env, KUBEVEND_POLICY_FILE: '/etc/kubevend/policy/policy.yaml' });
-    expect(config).toMatchObject({ auditSigningKeyFile: env.KUBEVEND_AUDIT_SIGNING_KEY_FILE, auditSinks: { stdout: 'best-effort', http: { mode: 'fail-closed' } } });
+    expect(config).toMatchObject({ auditSigningKeyFile: env.KUBEVEND_AUDIT_SIGNING_KEY_FILE, auditSignerStateFile: env.KUBEVEND_AUDIT_SIGNER_STATE_FILE, auditSinks: { stdout: 'best-effort', http: { mode: 'fail-closed' } } });
   });
 
   it('when nothing is named, then no key is mounted and no checkpoint is signed', async () => {

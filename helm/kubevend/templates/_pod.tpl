@@ -30,6 +30,10 @@
 - { name: KUBEVEND_AUDIT_SINK_BUFFER, value: {{ .sinks.buffer | toString | quote }} }
 {{- if .signingKey.existingSecret }}
 - { name: KUBEVEND_AUDIT_SIGNING_KEY_FILE, value: /etc/kubevend/audit-signing-key/{{ .signingKey.existingSecretKey }} }
+{{- /* What the signer signed, kept beside the ledger's volume rather than in its tables; PostgreSQL's replicas have no volume of their own and keep it in memory. */}}
+{{- if eq $.Values.storage.type "sqlite" }}
+- { name: KUBEVEND_AUDIT_SIGNER_STATE_FILE, value: /var/lib/kubevend/checkpoint-signer.json }
+{{- end }}
 {{- end }}
 {{- if .formerPublicKeys.existingSecret }}
 - { name: KUBEVEND_AUDIT_PUBLIC_KEYS_FILE, value: /etc/kubevend/audit-public-keys/{{ .formerPublicKeys.existingSecretKey }} }
