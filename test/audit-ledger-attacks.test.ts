@@ -77,6 +77,20 @@ describe.each(engines)('a ledger tampered with in $name, held to a saved checkpo
     }
   });
 
+  it('when records after a checkpoint are changed and the head moved back onto the checkpoint, then the ledger does not verify', async () => {
+    const kv = await start();
+    try {
+      const cp1 = await withCheckpointAt4(kv);
+      await t.store.audit.append(grantedRecord());
+      await t.database.raw('update audit_records set namespace = \'kube-system\' where id = 5');
+      await t.database.raw(`update audit_chain set last_id = 4, head_hash = '${cp1.headHash}' where id = 1`);
+      expect(await verifyOverApi(kv, cp1)).toMatchObject({ ok: false, problem: 'outside_chain' });
+      expect(await verifyByCommand(cp1)).toMatchObject({ code: 1, out: expect.stringContaining('outside_chain') });
+    } finally {
+      await kv.close();
+    }
+  });
+
   it('when the signed history is rewritten and the checkpoints deleted, then no second head is signed for the same records, even after a restart', async () => {
     let kv = await start();
     const cp1 = await withCheckpointAt4(kv);

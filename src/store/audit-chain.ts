@@ -51,12 +51,14 @@ const short = (hash: string) => hash.slice(0, 12);
  * reached only by recomputing every hash from it.
  */
 export async function verifyChain(db: Kysely<Database>, extending?: ChainPoint): Promise<ChainVerification> {
-  // The head row and the lowest record id in one statement, so one snapshot on either engine: a
-  // prune between two reads would otherwise look like records left below its anchor.
+  // The head row and the lowest and highest record ids in one statement, so one snapshot on either
+  // engine: a prune or an append between two reads would otherwise look like records outside it.
   const chain = await db.selectFrom('audit_chain').selectAll()
     .select((eb) => eb.selectFrom('audit_records').select((r) => r.fn.min('id').as('m')).as('first_id'))
+    .select((eb) => eb.selectFrom('audit_records').select((r) => r.fn.max('id').as('m')).as('top_id'))
     .where('id', '=', 1).executeTakeFirstOrThrow();
   const firstId = chain.first_id === null ? undefined : Number(chain.first_id);
+  const topId = chain.top_id === null ? undefined : Number(chain.top_id);
   let expectedId = chain.anchor_id + 1;
   let prevHash = chain.anchor_hash;
   let count = 0;
@@ -66,6 +68,11 @@ export async function verifyChain(db: Kysely<Database>, extending?: ChainPoint):
   // records it moves past in the same transaction, and any left there were never verified.
   if (firstId !== undefined && firstId <= chain.anchor_id) {
     return broken(firstId, 'below_anchor', `records from ${firstId} lie at or below the prune anchor ${chain.anchor_id}, outside the chain that is checked`);
+  }
+  // Records past the head, as when the head is moved back onto a signed point with records after it
+  // left in place: listed like any other, and checked by nothing.
+  if (topId !== undefined && topId > chain.last_id) {
+    return broken(chain.last_id + 1, 'outside_chain', `records up to ${topId} lie past the chain's head ${chain.last_id}, outside the chain that is checked`);
   }
   if (extending) {
     // A ledger cut back below a signed size, or a checkpoint of some other ledger.
