@@ -1,9 +1,11 @@
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, createSecretKey } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { receiptKey } from '../src/ledger/receipt.ts';
 import { publicKeyPem } from '../src/ledger/signing-key.ts';
 import { createTestIssuer, githubClaims, type TestIssuer } from './helpers/ci-issuer.ts';
 import { createNamespace, createViewerServiceAccount, deleteNamespaces } from './helpers/cluster.ts';
@@ -155,5 +157,43 @@ describe('receipts to a caller without credentials', () => {
     expect(own.statusCode).toBe(200);
     expect(own.json().record).toMatchObject({ id: issued.json().audit.recordId, namespace: ns });
     expect(issued.headers['kubevend-audit-records']).toBe(issued.json().audit.receipt);
+  });
+});
+
+// Receipts in bulk: the work is bounded, and what is past the bound is refused at once, not queued.
+describe('many receipts at once', () => {
+  const t = freshStore(engines.find((e) => e.name === 'postgres')!);
+
+  it('when more receipts are asked for at once than are worked on, then the rest are refused with 503 and Retry-After, and the others are answered', async () => {
+    const scratch = await scratchDir();
+    const ci = await createTestIssuer(scratch.dir);
+    const policy = {
+      issuers: [{ name: 'ci', issuer: ci.issuer, audiences: ['kubevend'], publicKeyFile: ci.publicKeyFile }],
+      clusters: [{ name: 'local', kubeconfig: inject('kubeconfig') }],
+      pipelines: [],
+    };
+    const kv = await startKubevend(scratch.dir, policy, {
+      store: t.store, audit: { checkpoints: { key: newSigningKey(), origin: 'bulk', everyRecords: 1, intervalMs: 3_600_000 } },
+    });
+    // A lock on the checkpoints holds every receipt that got past its key check, as a slow database would.
+    const holder = new pg.Client({ connectionString: t.database.url });
+    try {
+      const records = [];
+      for (let i = 0; i < 5; i++) records.push(await t.store.audit.append(grantedRecord()));
+      await expect.poll(async () => (await kv.app.inject({ method: 'GET', url: '/v1/audit/checkpoint' })).json().size).toBe(5);
+      const secret = createSecretKey(kv.fingerprintKey);
+      await holder.connect();
+      await holder.query('begin');
+      await holder.query('lock table audit_checkpoints in access exclusive mode');
+      const answers = records.map((r) => kv.app.inject({ method: 'GET', url: `/v1/audit/receipts/${r.id}?key=${receiptKey(secret, r)}` }));
+      const refused = await Promise.race(answers);
+      expect([refused.statusCode, refused.json().code, refused.headers['retry-after']]).toEqual([503, 'overloaded', '1']);
+      await holder.query('rollback');
+      expect((await Promise.all(answers)).map((a) => a.statusCode).sort()).toEqual([200, 200, 200, 200, 503]);
+    } finally {
+      await holder.end().catch(() => undefined);
+      await kv.close();
+      await scratch.cleanup();
+    }
   });
 });

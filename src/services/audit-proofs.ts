@@ -10,7 +10,8 @@ import type { AuditRecord, Store } from '../store/ports.ts';
 import type { CallerIdentity } from './authenticate.ts';
 import { parseCheckpoint } from './audit-checkpoints.ts';
 
-const maxBatchReads = 2;
+/** Receipts worked on at once (past the key check): a refusal for the rest, rather than a server that stalls. */
+const maxReceiptsAtOnce = 4;
 const keptBatches = 4;
 
 export interface AuditProofDeps {
@@ -36,26 +37,39 @@ export function createAuditProofs({ policy, store, fingerprintKey, auditKeys, ch
   // A batch's hashes are read once and kept for the few batches asked for last: receipts come in
   // soon after their issuances, so they are mostly for the newest checkpoints.
   const batches = new Map<number, Promise<string[]>>();
-  let reading = 0;
   async function batchOf(checkpoint: Checkpoint): Promise<string[]> {
     const kept = batches.get(checkpoint.size);
     if (kept) return kept;
-    // Reading a batch is the costly part of a receipt: a few at once, and a refusal for the rest
-    // rather than a server that stalls.
-    if (reading >= maxBatchReads) throw new Problem('overloaded', 'too many receipts are being computed; retry shortly', { retryAfter: 1 });
-    reading += 1;
     const read = store.audit.links(checkpoint.fromSize, checkpoint.size).then((links) => links.map((l) => l.hash));
     batches.set(checkpoint.size, read);
     if (batches.size > keptBatches) batches.delete(batches.keys().next().value!);
-    try {
-      return await read;
-    } catch (err) {
+    return read.catch((err: unknown) => {
       batches.delete(checkpoint.size);
       throw err;
+    });
+  }
+  let working = 0;
+  async function bounded<T>(work: () => Promise<T>): Promise<T> {
+    if (working >= maxReceiptsAtOnce) throw new Problem('overloaded', 'too many receipts are being made; retry shortly', { retryAfter: 1 });
+    working += 1;
+    try {
+      return await work();
     } finally {
-      reading -= 1;
+      working -= 1;
     }
   }
+  async function makeReceiptOf(record: AuditRecord, view: (record: AuditRecord) => Receipt['record']): Promise<Receipt> {
+    const covering = async () => auditKeys && (await store.checkpoints.covering(record.id));
+    // Not in a checkpoint yet: one is signed now (signings asked for meanwhile share it).
+    const body = (await covering()) ?? (signNow && (await signNow(), await covering()));
+    if (!body) {
+      if (!auditKeys) throw new Problem('checkpoint_not_found', 'no signing key is configured (KUBEVEND_AUDIT_SIGNING_KEY_FILE)');
+      throw new Problem('receipt_pending', `record ${record.id} is not in a signed checkpoint yet`, { retryAfter: Math.ceil(checkpointIntervalMs / 1000) });
+    }
+    const checkpoint = parseCheckpoint(body);
+    return makeReceipt(record, view(record), checkpoint, await batchOf(checkpoint));
+  }
+
   return {
     async latest(): Promise<Checkpoint> {
       const body = auditKeys && (await store.checkpoints.latest());
@@ -74,15 +88,7 @@ export function createAuditProofs({ policy, store, fingerprintKey, auditKeys, ch
     async receipt(id: number, key: string, view: (record: AuditRecord) => Receipt['record']): Promise<Receipt> {
       const record = await store.audit.get(id);
       if (!record || !receiptKeyMatches(receiptSecret, record, key)) throw new Problem('receipt_not_found', `no audit record ${id} with that receipt key`);
-      const covering = async () => auditKeys && (await store.checkpoints.covering(id));
-      // Not in a checkpoint yet: one is signed now (signings asked for meanwhile share it).
-      const body = (await covering()) ?? (signNow && (await signNow(), await covering()));
-      if (!body) {
-        if (!auditKeys) throw new Problem('checkpoint_not_found', 'no signing key is configured (KUBEVEND_AUDIT_SIGNING_KEY_FILE)');
-        throw new Problem('receipt_pending', `record ${id} is not in a signed checkpoint yet`, { retryAfter: Math.ceil(checkpointIntervalMs / 1000) });
-      }
-      const checkpoint = parseCheckpoint(body);
-      return makeReceipt(record, view(record), checkpoint, await batchOf(checkpoint));
+      return bounded(async () => makeReceiptOf(record, view));
     },
   };
 }
