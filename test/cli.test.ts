@@ -271,7 +271,7 @@ describe('kubevend credentials, exec-credential and revoke', () => {
     const env = await tokenEnv();
     const issued = await runCli(cli, ['credentials', '--token-env', 'JOB_TOKEN', '--file', join(dir, 'kubeconfig')], env);
     expect(issued.code).toBe(0);
-    const id = JSON.parse(await readFile(join(dir, 'state.json'), 'utf8')).issuances[0] as string;
+    const id = (JSON.parse(await readFile(join(dir, 'state.json'), 'utf8')) as { issued: { id: string }[] }).issued[0]!.id;
     const revoked = await runCli(cli, ['revoke', '--token-env', 'JOB_TOKEN', '--state', join(dir, 'state.json')], env);
     expect(revoked.stderr).toContain(`issuance ${id} of web: revoked`);
     expect(revoked.code).toBe(0);
