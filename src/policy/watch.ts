@@ -23,7 +23,11 @@ export interface PolicyWatcher {
   close(): void;
 }
 
-const DEBOUNCE_MS = 200;
+/**
+ * Quiet time after a change before reading the file: one write raises several events within
+ * microseconds, and a ConfigMap swaps a symlink at once, so a tenth of a second is ample.
+ */
+export const RELOAD_DEBOUNCE_MS = 100;
 
 /**
  * Serves the policy from a file and swaps it atomically when the file changes. The directory is
@@ -82,7 +86,7 @@ export async function watchPolicyFile(
     // ConfigMap updates touch `..data` and timestamped directories rather than the file itself.
     if (changed && changed !== name && !changed.startsWith('..')) return;
     clearTimeout(timer);
-    timer = setTimeout(() => void reload(), DEBOUNCE_MS);
+    timer = setTimeout(() => void reload(), RELOAD_DEBOUNCE_MS);
   });
   watcher.unref();
 
