@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { signCheckpoint, type Checkpoint } from '../src/ledger/checkpoint.ts';
 import type { SigningKey } from '../src/ledger/signing-key.ts';
@@ -121,5 +122,29 @@ describe.each(engines)('signed checkpoints on $name', (engine) => {
     expect(await t.store.audit.prune(new Date(Date.UTC(2025, 0, 6)))).toBe(4);
     expect(await verifyCheckpoint(t.store.audit, early, keysOf(key))).toMatchObject({ ok: false, problem: 'checkpoint_pruned' });
     expect(await verifyCheckpoint(t.store.audit, later, keysOf(key))).toEqual({ ok: true, count: 2 });
+  });
+});
+
+// Records appended while a signing is under way are counted toward the next one, never dropped.
+describe('records appended during a signing', () => {
+  const t = freshStore(engines.find((e) => e.name === 'postgres')!);
+
+  it('when records arrive while a checkpoint is being signed, then the next checkpoint covers them without waiting for the interval', async () => {
+    const signer = createCheckpointSigner({ store: t.store, key: newSigningKey(), origin: 'test', everyRecords: 1, intervalMs: 3_600_000 });
+    signer.start();
+    // A lock on the checkpoints holds the first signing mid-way, as a slow database would.
+    const holder = new pg.Client({ connectionString: t.database.url });
+    try {
+      await holder.connect();
+      await holder.query('begin');
+      await holder.query('lock table audit_checkpoints in access exclusive mode');
+      await appendSome(t.store, 1);
+      await appendSome(t.store, 2);
+      await holder.query('rollback');
+      await expect.poll(async () => JSON.parse((await t.store.checkpoints.latest()) ?? '{}').size).toBe(3);
+    } finally {
+      await holder.end().catch(() => undefined);
+      await signer.stop();
+    }
   });
 });

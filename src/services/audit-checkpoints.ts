@@ -63,6 +63,8 @@ export function createCheckpointSigner(deps: CheckpointSignerDeps) {
   }
 
   async function signOnce(): Promise<Checkpoint | undefined> {
+    // Counted from before the head is read: a record appended after that read is left for the next signing.
+    appended = 0;
     const head = await store.audit.head();
     const own = await state.last();
     const stored = await storedLatest();
@@ -83,7 +85,6 @@ export function createCheckpointSigner(deps: CheckpointSignerDeps) {
     // The first signing of a ledger starts at what is left of it; after that, batches only go forward.
     let from: { size: number; headHash?: string } = base ?? { size: head.anchorId };
     let signed: Checkpoint | undefined;
-    appended = 0;
     // In batches of at most `maxBatch` records, so that a ledger signed for the first time costs
     // bounded memory and a receipt's proof a bounded tree.
     while (from.size < head.size) {
@@ -163,7 +164,8 @@ export function createCheckpointSigner(deps: CheckpointSignerDeps) {
 
   const stopListening = store.audit.onAppend((records) => {
     appended += records.length;
-    if (appended >= deps.everyRecords && !running) void signNow();
+    // While a signing runs, this queues the one after it (signNow shares a single next).
+    if (appended >= deps.everyRecords) void signNow();
   });
 
   return {
