@@ -63,23 +63,23 @@ export interface KubevendProcess {
 /**
  * A kubevend server runs as an installation that holds its ledger to account: checkpoints signed,
  * and every record to a fail-closed file sink (the sink that makes each issuance wait for a write).
- * BENCH_AUDIT=0 runs without either, to compare.
+ * BENCH_AUDIT=0 runs without either; `audit: false` runs one server without, to compare in the same run.
  */
-function auditEnv(env: Record<string, string>, dir: string, port: number): Record<string, string> {
-  if (process.env.BENCH_AUDIT === '0' || !env.KUBEVEND_POLICY_FILE) return {};
+function auditEnv(env: Record<string, string>, dir: string, port: number, audit: boolean): Record<string, string> {
+  if (!audit || process.env.BENCH_AUDIT === '0' || !env.KUBEVEND_POLICY_FILE) return {};
   const keyFile = join(dir, 'audit-signing-key.pem');
   if (!existsSync(keyFile)) writeFileSync(keyFile, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
   return { KUBEVEND_AUDIT_SIGNING_KEY_FILE: keyFile, KUBEVEND_AUDIT_SINK_FILE: join(dir, `audit-${port}.ndjson`), KUBEVEND_AUDIT_SINK_FILE_MODE: 'fail-closed' };
 }
 
 /** Starts kubevend (`entry`) with this environment and waits until /readyz answers 200. */
-export async function startKubevend(entry: string, env: Record<string, string>, logFile: string, options: { ipc?: boolean; profileDir?: string; nodeArgs?: string[] } = {}): Promise<KubevendProcess> {
+export async function startKubevend(entry: string, env: Record<string, string>, logFile: string, options: { ipc?: boolean; profileDir?: string; nodeArgs?: string[]; audit?: boolean } = {}): Promise<KubevendProcess> {
   const [port] = await freePorts(1);
   const profileDir = options.profileDir ?? process.env.BENCH_PROFILE;
   const url = `http://127.0.0.1:${port}`;
   const started = performance.now();
   const child = startNode(entry, [], {
-    env: { KUBEVEND_HOST: '127.0.0.1', KUBEVEND_PORT: `${port}`, KUBEVEND_REAPER_INTERVAL: '0', KUBEVEND_LOG_LEVEL: 'info', ...auditEnv(env, dirname(logFile), port!), ...env },
+    env: { KUBEVEND_HOST: '127.0.0.1', KUBEVEND_PORT: `${port}`, KUBEVEND_REAPER_INTERVAL: '0', KUBEVEND_LOG_LEVEL: 'info', ...auditEnv(env, dirname(logFile), port!, options.audit ?? true), ...env },
     stdoutFile: logFile,
     ...(options.ipc ? { ipc: true } : {}),
     // BENCH_PROFILE=DIR: a CPU profile of every server process, for bench/profile/top-frames.ts.

@@ -51,6 +51,18 @@ export function createSinkQueue(options: SinkQueueOptions) {
   const drop = (count: number) => count > 0 && options.onDropped?.(name, count);
   const failure = (why: string) => new SinkFailure(`audit sink ${name} ${why}`);
 
+  // Lines pushed in the same turn (a group commit's records arrive one microtask apart) go out in
+  // one write: a write per record was most of what a fail-closed file sink cost an issuance.
+  let scheduled = false;
+  function kickSoon() {
+    if (scheduled) return;
+    scheduled = true;
+    queueMicrotask(() => {
+      scheduled = false;
+      kick();
+    });
+  }
+
   function kick() {
     if (sending || retry || entries.length === 0) return;
     sending = true;
@@ -89,11 +101,11 @@ export function createSinkQueue(options: SinkQueueOptions) {
       }
       if (mode === 'best-effort' || down) {
         entries.push({ line });
-        kick();
+        kickSoon();
         return down && mode === 'fail-closed' ? Promise.reject(failure('is down')) : Promise.resolve();
       }
       const written = new Promise<void>((resolve, reject) => entries.push({ line, settle: { resolve, reject } }));
-      kick();
+      kickSoon();
       return written;
     },
     /** Lines not yet taken. */
