@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../src/store/open.ts';
-import type { Issuance, IssuanceInput } from '../src/store/ports.ts';
+import type { AuditRecord, GrantAnswer, Issuance, IssuanceInput } from '../src/store/ports.ts';
 import { engines, freshStore } from './helpers/store.ts';
 import { grantedRecord } from './helpers/store-record.ts';
 
@@ -28,6 +28,12 @@ function issuance(overrides: Partial<IssuanceInput> = {}): IssuanceInput {
   };
 }
 
+/** The records of a grant the store made; a refusal fails the test with what the store answered. */
+function granted(answer: GrantAnswer): AuditRecord[] {
+  if (!('granted' in answer)) throw new Error(`the grant was refused: ${JSON.stringify(answer)}`);
+  return answer.granted;
+}
+
 describe.each(engines)('IssuanceStore on $name', (engine) => {
   const t = freshStore(engine, 'all');
 
@@ -47,14 +53,15 @@ describe.each(engines)('IssuanceStore on $name', (engine) => {
     expect(stale.map((i) => i.id)).toContain(input.id);
     expect(await t.store.issuances.claim(input.id, 'replica-a')).toBe(true);
     const outcome = { expiresAt: new Date(Date.now() + 10 * minute), kubeTokenJti: 'k' };
-    expect(await t.store.grants.commit([{ record: grantedRecord({ issuanceId: input.id }), issuanceId: input.id, outcome, owner: 'replica-a' }])).toBeUndefined();
+    expect(await t.store.grants.commit([{ record: grantedRecord({ issuanceId: input.id }), issuanceId: input.id, outcome, owner: 'replica-a' }]))
+      .toEqual({ refused: 'not_pending', issuanceId: input.id });
     expect((await t.store.issuances.get(input.id))?.state).toBe('pending');
     // A live replica's issuance, whose lease runs, is not listed, and its grant holds.
     const live = issuance({ kubeTokenJti: null, owner: 'replica-b' });
     await t.store.issuances.createPending(live);
     await t.store.leases.renew('replica-b', new Date(Date.now() + 10_000));
     expect((await t.store.issuances.listStale(new Date(0), 500, new Date())).map((i) => i.id)).not.toContain(live.id);
-    expect(await t.store.grants.commit([{ record: grantedRecord({ issuanceId: live.id }), issuanceId: live.id, outcome, owner: 'replica-b' }])).toHaveLength(1);
+    expect(granted(await t.store.grants.commit([{ record: grantedRecord({ issuanceId: live.id }), issuanceId: live.id, outcome, owner: 'replica-b' }]))).toHaveLength(1);
   });
 
   it('when replicas\' leases lapsed long ago, then pruning forgets them, except one whose pending issuance still needs healing', async () => {
@@ -95,12 +102,12 @@ describe.each(engines)('IssuanceStore on $name', (engine) => {
     await t.store.issuances.createPending(b);
     const expiresAt = new Date(Date.now() + 10 * minute);
     const grant = (id: string) => ({ record: grantedRecord({ issuanceId: id }), issuanceId: id, outcome: { expiresAt, kubeTokenJti: `jti-${id}` }, owner: null });
-    const records = await t.store.grants.commit([grant(a.id), grant(b.id)]);
-    expect(records!.map((r) => r.issuanceId)).toEqual([a.id, b.id]);
-    expect(records![1]!.prevHash).toBe(records![0]!.hash);
+    const records = granted(await t.store.grants.commit([grant(a.id), grant(b.id)]));
+    expect(records.map((r) => r.issuanceId)).toEqual([a.id, b.id]);
+    expect(records[1]!.prevHash).toBe(records[0]!.hash);
     for (const { id } of [a, b]) expect(await t.store.issuances.get(id)).toMatchObject({ state: 'active', expiresAt, kubeTokenJti: `jti-${id}` });
-    expect((await t.store.audit.list({ issuanceId: b.id })).items).toEqual([records![1]]);
-    expect(await t.store.grants.commit([grant(a.id)])).toBeUndefined();
+    expect((await t.store.audit.list({ issuanceId: b.id })).items).toEqual([records[1]]);
+    expect(await t.store.grants.commit([grant(a.id)])).toEqual({ refused: 'not_pending', issuanceId: a.id });
     expect(await t.store.audit.verify()).toMatchObject({ ok: true });
   });
 
@@ -112,12 +119,34 @@ describe.each(engines)('IssuanceStore on $name', (engine) => {
     const before = (await t.store.audit.list({}, { limit: 1 })).items[0];
     const outcome = { expiresAt: new Date(Date.now() + minute), kubeTokenJti: null };
     const grants = [pending, reaped, { id: 'no-such-issuance' }].map(({ id }) => ({ record: grantedRecord({ issuanceId: id }), issuanceId: id, outcome, owner: null }));
-    expect(await t.store.grants.commit(grants.slice(0, 2))).toBeUndefined();
-    expect(await t.store.grants.commit([grants[0]!, grants[2]!])).toBeUndefined();
+    expect(await t.store.grants.commit(grants.slice(0, 2))).toEqual({ refused: 'not_pending', issuanceId: reaped.id });
+    expect(await t.store.grants.commit([grants[0]!, grants[2]!])).toEqual({ refused: 'not_pending', issuanceId: 'no-such-issuance' });
     expect((await t.store.issuances.get(pending.id))!.state).toBe('pending');
     expect((await t.store.issuances.get(reaped.id))!.state).toBe('failed');
     expect((await t.store.audit.list({}, { limit: 1 })).items[0]).toEqual(before);
-    expect(await t.store.grants.commit([grants[0]!])).toHaveLength(1);
+    expect(granted(await t.store.grants.commit([grants[0]!]))).toHaveLength(1);
+  });
+
+  it('when a pipeline is suspended while its issuance is pending, then the grant answers that, writes nothing, and holds once it is lifted', async () => {
+    // A pipeline of its own: the store is shared by this describe's tests.
+    const pipeline = `stopped-${randomUUID()}`;
+    const [here, elsewhere] = [issuance({ pipeline }), issuance({ pipeline, cluster: 'prod-us' })];
+    for (const i of [here, elsewhere]) await t.store.issuances.createPending(i);
+    const outcome = { expiresAt: new Date(Date.now() + minute), kubeTokenJti: null };
+    const grant = ({ id, cluster }: IssuanceInput) => ({ record: grantedRecord({ issuanceId: id, pipeline, cluster }), issuanceId: id, outcome, owner: null });
+    const operator = { kind: 'suspension', outcome: 'granted', pipeline } as const;
+    const stop = (cluster: string | null) => t.store.suspensions.suspend({ pipeline, cluster, at: new Date(), suspendedBy: 'ada', reason: null }, operator);
+    await stop('prod-eu');
+    const head = await t.store.audit.head();
+    expect(await t.store.grants.commit([grant(elsewhere), grant(here)])).toEqual({ refused: 'suspended', pipeline, cluster: 'prod-eu' });
+    expect(await t.store.audit.head()).toEqual(head);
+    expect((await t.store.issuances.get(elsewhere.id))?.state).toBe('pending');
+    // Suspended everywhere, the first grant is the one refused.
+    await stop(null);
+    expect(await t.store.grants.commit([grant(elsewhere)])).toEqual({ refused: 'suspended', pipeline, cluster: 'prod-us' });
+    expect(await t.store.suspensions.lift(pipeline, null, operator)).toBe(true);
+    expect(await t.store.suspensions.lift(pipeline, 'prod-eu', operator)).toBe(true);
+    expect(granted(await t.store.grants.commit([grant(elsewhere), grant(here)])).map((r) => r.issuanceId)).toEqual([elsewhere.id, here.id]);
   });
 
   it('when a pending issuance is left behind by a crash, then it is listed stale after the grace and can be failed once', async () => {

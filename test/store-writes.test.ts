@@ -56,9 +56,10 @@ describe.each(engines)('writes in flight together on $name', (engine) => {
     for (const p of [a, b, c]) await t.store.issuances.createPending(p);
     expect(await t.store.issuances.markFailed(b.id, new Date())).toBe(true);
     const [ra, rb, rc] = await Promise.all([a, b, c].map((p) => t.store.grants.commit([grant(p.id)])));
-    expect(rb).toBeUndefined();
-    expect([ra?.[0]?.issuanceId, rc?.[0]?.issuanceId]).toEqual([a.id, c.id]);
-    expect(rc![0]!.prevHash).toBe(ra![0]!.hash);
+    expect(rb).toEqual({ refused: 'not_pending', issuanceId: b.id });
+    const [recordA, recordC] = [ra!, rc!].map((answer) => ('granted' in answer ? answer.granted[0] : undefined));
+    expect([recordA?.issuanceId, recordC?.issuanceId]).toEqual([a.id, c.id]);
+    expect(recordC!.prevHash).toBe(recordA!.hash);
     expect((await t.store.audit.list({})).items.map((r) => r.issuanceId)).toEqual([c.id, a.id]);
     expect((await t.store.issuances.get(b.id))?.state).toBe('failed');
     expect(await t.store.audit.verify()).toEqual({ ok: true, count: 2 });

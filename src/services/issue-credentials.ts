@@ -115,11 +115,11 @@ export function createCredentialService(deps: CredentialServiceDeps) {
   }
 
   async function record(identity: CallerIdentity, context: RequestContext, decisions: PolicyDecision[], issued: IssuedAccess[], ask: CredentialAsk) {
-    let granted;
+    let answer;
     try {
       // Every record and every activation in one transaction: the ledger never says granted for
       // an issuance the caller does not get.
-      granted = await store.grants.commit(issued.map((access, i) => ({
+      answer = await store.grants.commit(issued.map((access, i) => ({
         record: {
           kind: 'issuance', outcome: 'granted',
           ...whoAsked(context, identity), ...whatWasDecided(decisions[i]!),
@@ -137,13 +137,13 @@ export function createCredentialService(deps: CredentialServiceDeps) {
     } catch (err) {
       throw problemOf(err, 'the audit ledger could not be written; nothing was issued');
     }
-    if (granted) return withheldUnlessDelivered(granted, context);
-    // Refused under the chain's lock: the pipeline was suspended while this was being issued, or
-    // the reaper took a pending record it believed abandoned.
-    deps.suspensions.invalidate();
-    const suspensions = await deps.suspensions.current();
-    const stopped = decisions.find((d) => suspensions.isSuspended(d.pipeline, d.cluster));
-    if (stopped) throw new Problem('pipeline_suspended', `pipeline "${stopped.pipeline}" was suspended by an operator while this was issued; nothing was handed out`);
+    if ('granted' in answer) return withheldUnlessDelivered(answer.granted, context);
+    // Refused under the chain's lock, which says why: what the store holds now may differ.
+    if (answer.refused === 'suspended') {
+      // This replica's view missed the suspension: the next request is refused before it creates anything.
+      deps.suspensions.invalidate();
+      throw new Problem('pipeline_suspended', `pipeline "${answer.pipeline}" was suspended by an operator while this was issued; nothing was handed out`);
+    }
     throw new Problem('store_unavailable', 'a pending issuance was taken over by the reaper; nothing was issued');
   }
 

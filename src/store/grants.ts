@@ -1,12 +1,19 @@
 import type { Kysely } from 'kysely';
 import type { LedgerWithChanges } from './audit-ledger.ts';
 import { prepareActivation } from './issuance-store.ts';
-import type { GrantStore } from './ports.ts';
+import type { GrantAnswer, GrantStore } from './ports.ts';
 import { preparedQuery } from './prepared.ts';
 import type { Database } from './schema.ts';
 
-/** Thrown inside a grant's transaction to roll it back: an issuance was no longer pending, or its pipeline was suspended. */
-class NotGranted extends Error {}
+/** Thrown inside a grant's transaction to roll it back, carrying why: the answer commit gives. */
+class NotGranted extends Error {
+  readonly answer: Exclude<GrantAnswer, { granted: unknown }>;
+
+  constructor(answer: Exclude<GrantAnswer, { granted: unknown }>) {
+    super(answer.refused);
+    this.answer = answer;
+  }
+}
 
 /**
  * The grant transaction: in one transaction and under the ledger's lock, each issuance's pipeline
@@ -24,12 +31,13 @@ export function createGrantStore(db: Kysely<Database>, ledger: LedgerWithChanges
       ledger
         .appendWith(grants.map((g) => g.record), async (trx) => {
           for (const { issuanceId, outcome, record, owner } of grants) {
-            if ((await suspended({ pipeline: record.pipeline ?? '', cluster: record.cluster ?? '' }, trx)).rows.length) throw new NotGranted();
-            if (!(await activate(issuanceId, outcome, owner, trx))) throw new NotGranted();
+            const [pipeline, cluster] = [record.pipeline ?? '', record.cluster ?? ''];
+            if ((await suspended({ pipeline, cluster }, trx)).rows.length) throw new NotGranted({ refused: 'suspended', pipeline, cluster });
+            if (!(await activate(issuanceId, outcome, owner, trx))) throw new NotGranted({ refused: 'not_pending', issuanceId });
           }
         })
-        .catch((err: unknown) => {
-          if (err instanceof NotGranted) return undefined;
+        .then((records): GrantAnswer => ({ granted: records }), (err: unknown) => {
+          if (err instanceof NotGranted) return err.answer;
           throw err;
         }),
   };

@@ -235,7 +235,7 @@ export interface Suspension {
 
 /**
  * Suspensions, kept in the store so that every replica refuses alike. Each change is audited in the
- * same transaction, and grants check them under the chain's lock (AuditLedger.appendGrants), so
+ * same transaction, and grants check them under the chain's lock (GrantStore.commit), so
  * no issuance in flight can become active after its pipeline was suspended.
  */
 export interface SuspensionStore {
@@ -300,14 +300,25 @@ export interface LeaseStore {
   prune(before: Date): Promise<number>;
 }
 
+/**
+ * What the grant transaction decided under the chain's lock: the records it appended, or why it
+ * wrote nothing. The answer is the decision itself, so callers need not read the store again to
+ * explain a refusal (a suspension lifted meanwhile would make that reading wrong).
+ */
+export type GrantAnswer =
+  | { granted: AuditRecord[] }
+  /** A grant's pipeline is suspended in its cluster (or in all): `pipeline` and `cluster` are the grant's. */
+  | { refused: 'suspended'; pipeline: string; cluster: string }
+  /** An issuance is unknown, no longer pending, or no longer this replica's (the reaper took it for stale). */
+  | { refused: 'not_pending'; issuanceId: string };
+
 /** Handing out: the transaction that makes issuances active and records them. */
 export interface GrantStore {
   /**
    * In one transaction, appends every grant's record and moves its issuance pending -> active:
-   * all of it or nothing. Undefined, with nothing written, when an issuance is unknown or no
-   * longer pending (the reaper took it for stale), or its pipeline has been suspended meanwhile.
+   * all of it or nothing. A refusal writes nothing and names the first grant that was refused.
    */
-  commit(grants: Grant[]): Promise<AuditRecord[] | undefined>;
+  commit(grants: Grant[]): Promise<GrantAnswer>;
 }
 
 export interface Store {
