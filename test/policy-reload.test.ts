@@ -1,9 +1,9 @@
-import { mkdir, rename, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, rename, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { parsePolicy, PolicyError } from '../src/policy/load.ts';
-import { watchPolicyFile } from '../src/policy/watch.ts';
-import { stringify } from 'yaml';
+import { RELOAD_DEBOUNCE_MS, watchPolicyFile } from '../src/policy/watch.ts';
+import { parse, stringify } from 'yaml';
 import { createTestIssuer, githubClaims, type TestIssuer } from './helpers/ci-issuer.ts';
 import { scratchDir, startKubevend, type Kubevend } from './helpers/kubevend.ts';
 
@@ -107,6 +107,35 @@ describe('policy hot reload', () => {
           await new Promise((r) => setTimeout(r, 250));
         }
         expect(await until(served, (r) => r === 'acme/fifth', 15_000)).toBe('acme/fifth');
+      } finally {
+        watcher.close();
+      }
+    });
+  });
+
+  describe('a file written in two parts', () => {
+    it('when the writer pauses half-way for less than the debounce, then the half written is neither served nor refused', async () => {
+      const file = join(scratch.dir, 'halting.yaml');
+      await writeFile(file, stringify(policyFor('acme/old')));
+      // The first part alone is a valid policy of one pipeline; the second adds a pipeline to its list.
+      const head = stringify(policyFor('acme/half'));
+      const tail = stringify([{ ...policyFor('acme/tail').pipelines[0]!, name: 'q' }]).replace(/^/gm, '  ').trimEnd() + '\n';
+      expect((parse(head + tail) as { pipelines: unknown[] }).pipelines).toHaveLength(2);
+      const outcomes: string[] = [];
+      const watcher = await watchPolicyFile(file, { onReload: (ok) => outcomes.push(ok ? `${watcher.current().pipelines.length} pipeline(s)` : 'refused') });
+      const handle = await open(file, 'w');
+      try {
+        await handle.write(head);
+        const paused = performance.now();
+        await new Promise((r) => setTimeout(r, RELOAD_DEBOUNCE_MS / 2));
+        await handle.write(tail);
+        const pauseMs = performance.now() - paused;
+        await handle.close();
+        await until(async () => outcomes, (o) => o.length > 0);
+        await new Promise((r) => setTimeout(r, 3 * RELOAD_DEBOUNCE_MS));
+        // A pause past the debounce (a stalled machine) would make the half a file of its own.
+        if (pauseMs < RELOAD_DEBOUNCE_MS) expect(outcomes).toEqual(['2 pipeline(s)']);
+        expect(watcher.current().pipelines.map((p) => p.name)).toEqual(['p', 'q']);
       } finally {
         watcher.close();
       }

@@ -50,7 +50,7 @@ for (let i = 0; i < loads; i++) {
   load.indexMs.push(indexMs);
 }
 
-// Hot reload: from writing a changed file to the watcher serving it (its debounce included).
+// Hot reload: from writing a changed file to the watcher serving it (after its debounce, which the load overlaps).
 const reloadMs: number[] = [];
 let swapped: (() => void) | undefined;
 const watcher = await watchPolicyFile(file, { onReload: (ok) => ok && swapped?.() });

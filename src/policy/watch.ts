@@ -18,7 +18,10 @@ export interface PolicyStatus {
 export interface PolicyWatcher {
   current(): LoadedPolicy;
   status(): PolicyStatus;
-  /** Loads the file again now; a bad file keeps the policy in force. Resolves true when it swapped. */
+  /**
+   * Loads the file again now; a bad file keeps the policy in force. Resolves true when it swapped
+   * (false too when a change of the file, during the read, leaves the next reload to serve it).
+   */
   reload(): Promise<boolean>;
   close(): void;
 }
@@ -28,6 +31,14 @@ export interface PolicyWatcher {
  * microseconds, and a ConfigMap swaps a symlink at once, so a tenth of a second is ample.
  */
 export const RELOAD_DEBOUNCE_MS = 100;
+
+/**
+ * How soon after a change the file is read. A large policy takes longer to load than the debounce
+ * (half a second at 10,000 pipelines), so it is read once the events pause and then served only if
+ * the file stayed quiet for the whole debounce and did not change after the read began; otherwise
+ * the reload that change started reads it again. The debounce then overlaps the load.
+ */
+const READ_AFTER_MS = 20;
 
 /**
  * Serves the policy from a file and swaps it atomically when the file changes. The directory is
@@ -49,33 +60,48 @@ export async function watchPolicyFile(
   let policy = first.policy;
   let status: PolicyStatus = { file, version: first.version, loadedAt: new Date() };
   let reloading: Promise<boolean> | undefined;
+  /** Change events seen, and when the last came. */
+  let changes = 0;
+  let changedAt = -Infinity;
 
-  async function reloadNow(): Promise<boolean> {
-    try {
-      const next = await load();
-      const changed = next.version !== status.version;
-      policy = next.policy;
-      status = { file, version: next.version, loadedAt: changed ? new Date() : status.loadedAt };
-      if (changed) options.logger?.info({ version: next.version }, 'policy reloaded');
-      options.onReload?.(true);
-      return true;
-    } catch (err) {
-      const message = err instanceof PolicyError ? err.message : String(err);
+  /** `early`: read before the debounce ended, so served only once it ends with the file unchanged. */
+  async function reloadNow(early: boolean): Promise<boolean> {
+    const seen = changes;
+    const loaded = await load().then((next) => ({ next }), (err: unknown) => ({ err }));
+    if (early) {
+      const quiet = changedAt + RELOAD_DEBOUNCE_MS - performance.now();
+      if (quiet > 0) await new Promise((r) => setTimeout(r, quiet));
+      // Neither served nor refused: the file changed under the read, and that change reloads it.
+      if (changes !== seen) return false;
+    }
+    if ('err' in loaded) {
+      const message = loaded.err instanceof PolicyError ? loaded.err.message : String(loaded.err);
       status = { ...status, reloadError: { message, at: new Date() } };
       options.logger?.warn({ file, error: message }, 'policy reload refused; the last good policy stays in force');
       options.onReload?.(false);
       return false;
     }
+    const { next } = loaded;
+    const changed = next.version !== status.version;
+    policy = next.policy;
+    status = { file, version: next.version, loadedAt: changed ? new Date() : status.loadedAt };
+    if (changed) options.logger?.info({ version: next.version }, 'policy reloaded');
+    options.onReload?.(true);
+    return true;
   }
 
   let again: Promise<boolean> | undefined;
-  const reload = (): Promise<boolean> => {
-    if (!reloading) return (reloading = reloadNow().finally(() => (reloading = undefined)));
+  let againEarly = false;
+  const reload = (early = false): Promise<boolean> => {
+    if (!reloading) return (reloading = reloadNow(early).finally(() => (reloading = undefined)));
     // One reload at a time; a change during one may have come after it read the file, so read it
-    // once more when it ends (however many changes came meanwhile).
+    // once more when it ends (however many changes came meanwhile), held to the debounce if a
+    // change asked for it.
+    againEarly ||= early;
     again ??= reloading.then(() => {
-      again = undefined;
-      return reload();
+      const asEarly = againEarly;
+      [again, againEarly] = [undefined, false];
+      return reload(asEarly);
     });
     return again;
   };
@@ -85,15 +111,17 @@ export async function watchPolicyFile(
   const watcher: FSWatcher = watch(dirname(file), (_event, changed) => {
     // ConfigMap updates touch `..data` and timestamped directories rather than the file itself.
     if (changed && changed !== name && !changed.startsWith('..')) return;
+    changes++;
+    changedAt = performance.now();
     clearTimeout(timer);
-    timer = setTimeout(() => void reload(), RELOAD_DEBOUNCE_MS);
+    timer = setTimeout(() => void reload(true), READ_AFTER_MS);
   });
   watcher.unref();
 
   return {
     current: () => policy,
     status: () => status,
-    reload,
+    reload: () => reload(),
     close: () => {
       clearTimeout(timer);
       watcher.close();
