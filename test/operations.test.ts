@@ -82,6 +82,9 @@ describe('metrics, readiness, rate limits and admission', () => {
     expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     expect(Number(res.headers['retry-after'])).toBeLessThanOrEqual(60);
     expect((await vend('acme/web')).statusCode).toBe(201);
+    // Refusals past a limit come in bursts: they are counted per address, never a record each.
+    const denied = (await kv.store.audit.list({ kind: 'issuance', outcome: 'denied' })).items;
+    expect(denied.map((r) => r.reasonCode)).not.toContain('rate_limited');
   });
 
   it('when more issuing requests arrive at once than the replica runs, then they wait their turn and every one is served', async () => {
@@ -95,7 +98,7 @@ describe('metrics, readiness, rate limits and admission', () => {
   });
 
   it('when a pipeline\'s queue is full, then the excess is refused with 503 overloaded and a Retry-After from the queue', async () => {
-    const small = await startKubevend(scratch.dir, policy, { maxInFlight: 1, queue: { length: 1 } });
+    const small = await startKubevend(scratch.dir, policy, { maxInFlight: 1, queue: { length: 1 }, refusalWindowMs: 200 });
     try {
       const results = await Promise.all(Array.from({ length: 4 }, () => vend('acme/web', { kind: 'durable' }, small)));
       expect(results.filter((r) => r.statusCode === 201).length).toBeGreaterThanOrEqual(2);
@@ -105,6 +108,11 @@ describe('metrics, readiness, rate limits and admission', () => {
         expect(r.json().code).toBe('overloaded');
         expect(Number(r.headers['retry-after'])).toBeGreaterThanOrEqual(1);
       }
+      // Nothing was tried for them: the ledger counts them per address, and holds no record of each.
+      const counted = async () => (await small.store.audit.list({ kind: 'refusals' })).items
+        .reduce((sum, r) => sum + Number(/overloaded (\d+)/.exec(r.reason ?? '')?.[1] ?? 0), 0);
+      await expect.poll(counted).toBe(refused.length);
+      expect((await small.store.audit.list({ kind: 'issuance', outcome: 'failed' })).items).toEqual([]);
       expect((await small.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
     } finally {
       await small.close();

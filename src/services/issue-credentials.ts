@@ -62,26 +62,26 @@ export function createCredentialService(deps: CredentialServiceDeps) {
   });
 
   /**
-   * A refusal is a chained record of its own when it counts against a pipeline the caller fits, up
-   * to that pipeline's rate limit for refusals; any other is counted per address and window
-   * (refusals.ts). So the ledger grows by at most the pipelines' limits and one record per address
-   * and window, whatever arrives.
+   * A refusal is a chained record of its own when its code is one the catalogue (errors.ts) has
+   * `recorded` and it counts against a pipeline the caller fits, up to that pipeline's rate limit
+   * for refusals; any other is counted per address and window (refusals.ts). So the ledger grows by
+   * at most the pipelines' limits and one record per address and window, whatever arrives.
    */
   async function recordRefusal(context: RequestContext, identity: CallerIdentity | undefined, err: unknown, current: LoadedPolicy, decision?: PolicyDecision, matched?: string) {
     const problem = problemOf(err);
     telemetry.issuance(isDenial(problem) ? 'denied' : 'failed', {
       code: problem.code, ...(decision ? { pipeline: decision.pipeline, cluster: decision.cluster, mode: decision.access.mode } : {}),
     });
+    if (problem.refusal === 'counted') return deps.tally.count(context.clientAddress, problem);
     const pipeline = current.pipelines.find((p) => p.name === (decision?.pipeline ?? matched));
-    // Refused for want of a slot: nothing was tried, and a burst must not become a burst of records.
-    if (problem.code === 'overloaded') return deps.tally.count(context.clientAddress, problem);
     if (isDenial(problem)) {
-      if (!pipeline || problem.code === 'rate_limited') return deps.tally.count(context.clientAddress, problem);
+      if (!pipeline) return deps.tally.count(context.clientAddress, problem);
       try {
         await rateLimiter.take(`${pipeline.name}#refusals`, pipeline.rateLimit);
       } catch (limited) {
         const why = problemOf(limited);
-        if (why.code !== 'rate_limited') deps.logger?.warn({ err: why.message, requestId: context.requestId }, 'the refusal budget could not be counted; the refusal is counted per address');
+        // A spent budget is the limit at work; only a failure to count it is worth a warning.
+        if (!isDenial(why)) deps.logger?.warn({ err: why.message, requestId: context.requestId }, 'the refusal budget could not be counted; the refusal is counted per address');
         return deps.tally.count(context.clientAddress, why);
       }
     }
