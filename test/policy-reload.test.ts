@@ -1,11 +1,15 @@
 import { mkdir, open, rename, symlink, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { parsePolicy, PolicyError } from '../src/policy/load.ts';
 import { RELOAD_DEBOUNCE_MS, watchPolicyFile } from '../src/policy/watch.ts';
 import { parse, stringify } from 'yaml';
 import { createTestIssuer, githubClaims, type TestIssuer } from './helpers/ci-issuer.ts';
 import { scratchDir, startKubevend, type Kubevend } from './helpers/kubevend.ts';
+
+const run = promisify(execFile);
 
 async function until<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 5000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -25,6 +29,13 @@ describe('policy hot reload', () => {
     clusters: [{ name: 'local', kubeconfig: inject('kubeconfig') }],
     pipelines: [{ name: 'p', issuer: 'ci', match: { repository }, grants: [{ cluster: 'local', namespace: 'web', serviceAccount: 'deployer' }] }],
   });
+
+  // Many pipelines, so that a reload takes long enough for the next write to land during it.
+  const large = (repository: string, size = 5000) => {
+    const policy = policyFor(repository);
+    const filler = Array.from({ length: size }, (_, i) => ({ ...policy.pipelines[0]!, name: `filler-${i}`, match: { repository: `acme/filler-${i}` } }));
+    return stringify({ ...policy, pipelines: [...policy.pipelines, ...filler] });
+  };
 
   beforeAll(async () => {
     scratch = await scratchDir();
@@ -81,12 +92,6 @@ describe('policy hot reload', () => {
   describe('a large file', () => {
     it('when the file changes again while a reload is under way, then the newest file ends up in force', async () => {
       const file = join(scratch.dir, 'racing.yaml');
-      // Many pipelines, so that a reload takes long enough for the next write to land during it.
-      const large = (repository: string) => {
-        const policy = policyFor(repository);
-        const filler = Array.from({ length: 5000 }, (_, i) => ({ ...policy.pipelines[0]!, name: `filler-${i}`, match: { repository: `acme/filler-${i}` } }));
-        return stringify({ ...policy, pipelines: [...policy.pipelines, ...filler] });
-      };
       const texts = Object.fromEntries(['first', 'second', 'third', 'fourth', 'fifth'].map((n) => [n, large(`acme/${n}`)]));
       await writeFile(file, texts.first!);
       const watcher = await watchPolicyFile(file);
@@ -107,6 +112,44 @@ describe('policy hot reload', () => {
           await new Promise((r) => setTimeout(r, 250));
         }
         expect(await until(served, (r) => r === 'acme/fifth', 15_000)).toBe('acme/fifth');
+      } finally {
+        watcher.close();
+      }
+    });
+  });
+
+  describe('a file copied by another process', () => {
+    // Nine tenths of the file, a pause of 40 ms, then the rest, as a copy over a slow link may
+    // write; prints how long the pause really was.
+    const copier = `
+      const { readFileSync, openSync, writeSync, closeSync } = require('node:fs');
+      const [source, target] = process.argv.slice(1);
+      const text = readFileSync(source);
+      const fd = openSync(target, 'w');
+      writeSync(fd, text.subarray(0, Math.floor(text.length * 0.9)));
+      const paused = performance.now();
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 40);
+      writeSync(fd, text.subarray(Math.floor(text.length * 0.9)));
+      process.stdout.write(String(performance.now() - paused));
+      closeSync(fd);
+    `;
+
+    it('when the copy pauses for less than the debounce while the first part parses, then the part is neither served nor refused', async () => {
+      const file = join(scratch.dir, 'copied.yaml');
+      const source = join(scratch.dir, 'copied.source');
+      await writeFile(file, stringify(policyFor('acme/old')));
+      // Large enough that the first part parses for longer than the rest of the debounce.
+      await writeFile(source, large('acme/new', 10_000));
+      const outcomes: string[] = [];
+      const served = () => String(watcher.current().pipelines[0]!.match.repository);
+      const watcher = await watchPolicyFile(file, { onReload: (ok) => outcomes.push(ok ? served() : 'refused') });
+      try {
+        const pauseMs = Number((await run(process.execPath, ['-e', copier, source, file])).stdout);
+        await until(async () => outcomes, (o) => o.length > 0, 15_000);
+        await new Promise((r) => setTimeout(r, 3 * RELOAD_DEBOUNCE_MS));
+        // A pause past the debounce (a stalled machine) would make the part a file of its own.
+        if (pauseMs < RELOAD_DEBOUNCE_MS) expect(outcomes).toEqual(['acme/new']);
+        expect(watcher.current().pipelines).toHaveLength(10_001);
       } finally {
         watcher.close();
       }

@@ -64,15 +64,25 @@ export async function watchPolicyFile(
   let changes = 0;
   let changedAt = -Infinity;
 
+  /** Set when the file changed under an early read: the next waits out the debounce before it reads. */
+  let wasted = false;
+  /** Resolves once the file has had no change for the debounce, counting events a long load held up. */
+  const untilQuiet = async () => {
+    await new Promise((r) => setImmediate(r));
+    for (let rest; (rest = changedAt + RELOAD_DEBOUNCE_MS - performance.now()) > 0;) await new Promise((r) => setTimeout(r, rest));
+  };
+
   /** `early`: read before the debounce ended, so served only once it ends with the file unchanged. */
   async function reloadNow(early: boolean): Promise<boolean> {
+    // A writer that pauses now and then (a copy over a slow link) thus costs one load read too
+    // early, not one a pause.
+    if (early && wasted) await untilQuiet();
     const seen = changes;
     const loaded = await load().then((next) => ({ next }), (err: unknown) => ({ err }));
     if (early) {
-      const quiet = changedAt + RELOAD_DEBOUNCE_MS - performance.now();
-      if (quiet > 0) await new Promise((r) => setTimeout(r, quiet));
+      await untilQuiet();
       // Neither served nor refused: the file changed under the read, and that change reloads it.
-      if (changes !== seen) return false;
+      if ((wasted = changes !== seen)) return false;
     }
     if ('err' in loaded) {
       const message = loaded.err instanceof PolicyError ? loaded.err.message : String(loaded.err);
