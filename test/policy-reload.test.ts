@@ -156,6 +156,46 @@ describe('policy hot reload', () => {
     });
   });
 
+  describe('a file rewritten more often than it loads', () => {
+    // Another process replaces the file whole (a rename, so every read is a complete policy)
+    // every 200 ms for 8 s, two versions in turn, as a sync sidecar or a generator in a loop may;
+    // prints when it began and ended.
+    const rewriter = `
+      const { copyFileSync, renameSync } = require('node:fs');
+      const [a, b, target] = process.argv.slice(1);
+      const began = Date.now();
+      for (let i = 0; Date.now() - began < 8000; i++) {
+        copyFileSync(i % 2 ? b : a, target + '.next');
+        renameSync(target + '.next', target);
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+      }
+      process.stdout.write(JSON.stringify({ began, ended: Date.now() }));
+    `;
+
+    it('when the file keeps changing, then a version of it is served while it does, and an asked-for reload serves', async () => {
+      const file = join(scratch.dir, 'churning.yaml');
+      const [a, b] = [join(scratch.dir, 'churning.a'), join(scratch.dir, 'churning.b')];
+      await writeFile(file, stringify(policyFor('acme/old')));
+      // Large enough that a load takes longer than the writes are apart.
+      await writeFile(a, large('acme/a', 10_000));
+      await writeFile(b, large('acme/b', 10_000));
+      const servedAt: number[] = [];
+      const watcher = await watchPolicyFile(file, { onReload: (ok) => ok && servedAt.push(Date.now()) });
+      const rewriting = run(process.execPath, ['-e', rewriter, a, b, file]);
+      try {
+        await new Promise((r) => setTimeout(r, 3000));
+        // An operator's reload (SIGHUP) in the middle of it is served, not put off behind the changes.
+        expect(await watcher.reload()).toBe(true);
+        const { ended } = JSON.parse((await rewriting).stdout) as { began: number; ended: number };
+        expect(servedAt.filter((t) => t < ended).length).toBeGreaterThanOrEqual(1);
+        expect(['acme/a', 'acme/b']).toContain(String(watcher.current().pipelines[0]!.match.repository));
+      } finally {
+        await rewriting.catch(() => undefined);
+        watcher.close();
+      }
+    });
+  });
+
   describe('a file written in two parts', () => {
     it('when the writer pauses half-way for less than the debounce, then the half written is neither served nor refused', async () => {
       const file = join(scratch.dir, 'halting.yaml');

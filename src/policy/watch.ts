@@ -74,15 +74,22 @@ export async function watchPolicyFile(
 
   /** `early`: read before the debounce ended, so served only once it ends with the file unchanged. */
   async function reloadNow(early: boolean): Promise<boolean> {
-    // A writer that pauses now and then (a copy over a slow link) thus costs one load read too
-    // early, not one a pause.
-    if (early && wasted) await untilQuiet();
+    if (early && wasted) {
+      // After one wasted read, as before early reads: the debounce, then the file as read is
+      // served, so a file that changes more often than it loads is still served (a change during
+      // the load reads it again), and a writer that pauses now and then costs one load, not one a pause.
+      await untilQuiet();
+      [early, wasted] = [false, false];
+    }
     const seen = changes;
     const loaded = await load().then((next) => ({ next }), (err: unknown) => ({ err }));
     if (early) {
       await untilQuiet();
       // Neither served nor refused: the file changed under the read, and that change reloads it.
-      if ((wasted = changes !== seen)) return false;
+      if ((wasted = changes !== seen)) {
+        options.logger?.debug({ file }, 'the policy file changed while it was read; it is read again');
+        return false;
+      }
     }
     if ('err' in loaded) {
       const message = loaded.err instanceof PolicyError ? loaded.err.message : String(loaded.err);
@@ -105,9 +112,9 @@ export async function watchPolicyFile(
   const reload = (early = false): Promise<boolean> => {
     if (!reloading) return (reloading = reloadNow(early).finally(() => (reloading = undefined)));
     // One reload at a time; a change during one may have come after it read the file, so read it
-    // once more when it ends (however many changes came meanwhile), held to the debounce if a
-    // change asked for it.
-    againEarly ||= early;
+    // once more when it ends (however many changes came meanwhile), read early only if every
+    // caller was a change: one who asked for a reload (SIGHUP) gets the file served as read.
+    againEarly = again ? againEarly && early : early;
     again ??= reloading.then(() => {
       const asEarly = againEarly;
       [again, againEarly] = [undefined, false];
