@@ -1,7 +1,8 @@
 // Steady requests against kubevend while the e2e install script upgrades and restarts it: every
 // tick one GET /readyz and, every fourth tick, one issuance (POST /v1/credentials) with a fresh CI
 // token, each on a new connection, as CI jobs arrive. Runs until SIGTERM or --seconds, then prints
-// one JSON line: counts, the seconds between the first and the last failure, and the first failures.
+// one JSON line: counts (requests sent again after a kept-alive connection was reset apart), the
+// seconds between the first and the last failure, and the first failures.
 //   node scripts/e2e/steady.ts BASE_URL KEY.pem ISSUER CLAIMS_JSON [--rate N] [--seconds N] [--keep-alive]
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -24,7 +25,8 @@ const key = await importPKCS8(await readFile(keyFile, 'utf8'), 'RS256');
 const claims = JSON.parse(claimsJson) as Record<string, unknown>;
 // A new connection for each request (pipelining 0: no keep-alive), as CI jobs arrive; --keep-alive
 // reuses connections instead, as one long-lived client would.
-const dispatcher = new Agent({ pipelining: rest.includes('--keep-alive') ? 1 : 0, connectTimeout: 5_000 });
+const keepAlive = rest.includes('--keep-alive');
+const dispatcher = new Agent({ pipelining: keepAlive ? 1 : 0, connectTimeout: 5_000 });
 
 async function ciToken(): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
@@ -35,12 +37,19 @@ async function ciToken(): Promise<string> {
 }
 
 const started = Date.now();
-const counts = { readyz: 0, issued: 0, failed: 0 };
+const counts = { readyz: 0, issued: 0, failed: 0, retried: 0 };
 const failures: { at: number; what: string; detail: string }[] = [];
 let stopping = false;
 process.on('SIGTERM', () => { stopping = true; });
 
-async function one(what: 'readyz' | 'issue'): Promise<void> {
+/**
+ * A server closing an idle kept-alive connection can cross a request just sent on it: that request
+ * never reached the service, and HTTP clients send it again on a new connection, as the kubevend
+ * command does for any connection error. Here once, with a new token, and counted apart.
+ */
+const resetBeforeAnswer = (err: unknown) => ['ECONNRESET', 'UND_ERR_SOCKET'].includes((err as { code?: string }).code ?? '');
+
+async function one(what: 'readyz' | 'issue', retry = keepAlive): Promise<void> {
   try {
     const res = what === 'readyz'
       ? await request(`${base}/readyz`, { dispatcher, headersTimeout: 10_000, bodyTimeout: 10_000 })
@@ -53,6 +62,10 @@ async function one(what: 'readyz' | 'issue'): Promise<void> {
     if (ok) counts[what === 'readyz' ? 'readyz' : 'issued']++;
     else fail(what, `status ${res.statusCode}`);
   } catch (err) {
+    if (retry && resetBeforeAnswer(err)) {
+      counts.retried++;
+      return one(what, false);
+    }
     fail(what, (err as Error & { code?: string }).code ?? (err as Error).message);
   }
 }
