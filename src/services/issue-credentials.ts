@@ -64,8 +64,9 @@ export function createCredentialService(deps: CredentialServiceDeps) {
   /**
    * A refusal is a chained record of its own when its code is one the catalogue (errors.ts) has
    * `recorded` and it counts against a pipeline the caller fits, up to that pipeline's rate limit
-   * for refusals; any other is counted per address and window (refusals.ts). So the ledger grows by
-   * at most the pipelines' limits and one record per address and window, whatever arrives.
+   * for refusals; any other denial is counted per address and window (refusals.ts). So denials grow
+   * the ledger by at most the pipelines' limits and one record per address and window, whatever
+   * arrives; a failure (kubevend's or a dependency's, not the caller's answer) is recorded each time.
    */
   async function recordRefusal(context: RequestContext, identity: CallerIdentity | undefined, err: unknown, current: LoadedPolicy, decision?: PolicyDecision, matched?: string) {
     const problem = problemOf(err);

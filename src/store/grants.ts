@@ -1,15 +1,15 @@
 import type { Kysely } from 'kysely';
 import type { LedgerWithChanges } from './audit-ledger.ts';
 import { prepareActivation } from './issuance-store.ts';
-import type { GrantAnswer, GrantStore } from './ports.ts';
+import type { GrantAnswer, GrantRefusal, GrantStore } from './ports.ts';
 import { preparedQuery } from './prepared.ts';
 import type { Database } from './schema.ts';
 
 /** Thrown inside a grant's transaction to roll it back, carrying why: the answer commit gives. */
 class NotGranted extends Error {
-  readonly answer: Exclude<GrantAnswer, { granted: unknown }>;
+  readonly answer: GrantRefusal;
 
-  constructor(answer: Exclude<GrantAnswer, { granted: unknown }>) {
+  constructor(answer: GrantRefusal) {
     super(answer.refused);
     this.answer = answer;
   }

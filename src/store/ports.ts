@@ -305,8 +305,8 @@ export interface LeaseStore {
  * wrote nothing. The answer is the decision itself, so callers need not read the store again to
  * explain a refusal (a suspension lifted meanwhile would make that reading wrong).
  */
-export type GrantAnswer =
-  | { granted: AuditRecord[] }
+export type GrantAnswer = { granted: AuditRecord[] } | GrantRefusal;
+export type GrantRefusal =
   /** A grant's pipeline is suspended in its cluster (or in all): `pipeline` and `cluster` are the grant's. */
   | { refused: 'suspended'; pipeline: string; cluster: string }
   /** An issuance is unknown, no longer pending, or no longer this replica's (the reaper took it for stale). */
